@@ -1,0 +1,102 @@
+//! The limits a [`crate::Loader`] enforces on every module and invocation.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Every limit the loader enforces. All are on by default; all are configurable.
+///
+/// The defaults suit a server that runs small request handlers: a few megabytes
+/// of code, tens of megabytes of memory, well under a second of CPU.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    /// Largest module accepted by `load`, in bytes. Default 4 MiB.
+    pub max_module_bytes: usize,
+    /// Fuel (roughly, Wasm operators) one invocation may burn. Default 10,000,000.
+    pub fuel: u64,
+    /// Wall-clock budget of one invocation, enforced by epoch interruption. Default 1 s.
+    pub deadline: Duration,
+    /// How often the epoch ticker advances the engine's epoch. Default 10 ms.
+    pub epoch_tick: Duration,
+    /// Largest linear memory, in bytes, at instantiation or after `memory.grow`. Default 64 MiB.
+    pub max_memory_bytes: usize,
+    /// Largest number of elements of any table. Default 10,000.
+    pub max_table_elements: usize,
+    /// Instances one invocation may create. Default 1.
+    pub max_instances: usize,
+    /// Tables one invocation may create. Default 1.
+    pub max_tables: usize,
+    /// Linear memories one invocation may create. Default 1.
+    pub max_memories: usize,
+    /// Native stack the guest may use, in bytes. Default 512 KiB.
+    pub max_wasm_stack: usize,
+    /// Largest response `write_response` accepts, in bytes. Default 1 MiB.
+    pub max_response_bytes: usize,
+    /// Total bytes of log lines one invocation may write. Default 64 KiB.
+    pub max_log_bytes: usize,
+    /// Bytes kept of each of WASI stdout and stderr. Default 64 KiB.
+    pub max_stdio_bytes: usize,
+    /// Host calls (the `host` ABI, not WASI) one invocation may make. Default 10,000.
+    pub max_host_calls: u32,
+    /// The one directory WASI may see, preopened as `/`. Default: none, so WASI has no files.
+    pub sandbox_dir: Option<PathBuf>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            max_module_bytes: 4 << 20,
+            fuel: 10_000_000,
+            deadline: Duration::from_secs(1),
+            epoch_tick: Duration::from_millis(10),
+            max_memory_bytes: 64 << 20,
+            max_table_elements: 10_000,
+            max_instances: 1,
+            max_tables: 1,
+            max_memories: 1,
+            max_wasm_stack: 512 << 10,
+            max_response_bytes: 1 << 20,
+            max_log_bytes: 64 << 10,
+            max_stdio_bytes: 64 << 10,
+            max_host_calls: 10_000,
+            sandbox_dir: None,
+        }
+    }
+}
+
+impl Policy {
+    /// Epoch ticks that make up [`Policy::deadline`], at least one.
+    pub fn deadline_ticks(&self) -> u64 {
+        let tick = self.epoch_tick.as_nanos().max(1);
+        let ticks = self.deadline.as_nanos().div_ceil(tick);
+        u64::try_from(ticks).unwrap_or(u64::MAX).max(1)
+    }
+}
+
+/// The Wasm features the loader accepts: Wasm 1.0 plus the 2.0 additions that
+/// need no reference types or SIMD (bulk memory, sign extension, saturating
+/// conversions, multi-value). Generators and oracles use exactly this set.
+///
+/// GC types are off (wasmtime is built without its GC); `funcref` tables do
+/// not need them.
+pub fn wasm_features() -> wasmparser::WasmFeatures {
+    use wasmparser::WasmFeatures as F;
+    let wasm2_without_references = F::WASM1 | F::BULK_MEMORY | F::SIGN_EXTENSION | F::SATURATING_FLOAT_TO_INT | F::MULTI_VALUE;
+    wasm2_without_references - F::GC_TYPES
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadline_rounds_up_to_whole_ticks() {
+        let policy = Policy {
+            deadline: Duration::from_millis(25),
+            epoch_tick: Duration::from_millis(10),
+            ..Policy::default()
+        };
+        assert_eq!(policy.deadline_ticks(), 3);
+        let zero = Policy { deadline: Duration::ZERO, ..Policy::default() };
+        assert_eq!(zero.deadline_ticks(), 1);
+    }
+}

@@ -1,0 +1,31 @@
+//! WASI preview1 with strict capabilities: no inherited environment,
+//! arguments or stdio; stdout and stderr captured into bounded buffers; at most
+//! one preopened sandbox directory.
+
+use std::path::Path;
+
+use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
+
+/// The WASI context of one invocation and the pipes that capture its output.
+pub struct WasiSetup {
+    /// The context to put in the store.
+    pub ctx: WasiP1Ctx,
+    /// Captured stdout.
+    pub stdout: MemoryOutputPipe,
+    /// Captured stderr.
+    pub stderr: MemoryOutputPipe,
+}
+
+/// Builds a context that sees only `sandbox_dir` (as `/`), if given.
+pub fn setup(sandbox_dir: Option<&Path>, max_stdio_bytes: usize) -> wasmtime::Result<WasiSetup> {
+    let stdout = MemoryOutputPipe::new(max_stdio_bytes);
+    let stderr = MemoryOutputPipe::new(max_stdio_bytes);
+    let mut builder = WasiCtxBuilder::new();
+    builder.stdout(stdout.clone()).stderr(stderr.clone()).allow_blocking_current_thread(true);
+    if let Some(dir) = sandbox_dir {
+        builder.preopened_dir(dir, "/", FsPerms::ReadWrite)?;
+    }
+    Ok(WasiSetup { ctx: builder.build_p1(), stdout, stderr })
+}

@@ -1,0 +1,97 @@
+//! WASI with strict capabilities: nothing outside the sandbox directory, an
+//! empty environment, stdout captured and capped.
+
+mod common;
+
+use common::run_with;
+use loader::{End, Policy};
+
+/// A guest whose `main` runs `body` with WASI imports, "$PATH" text at 16.
+fn wasi_guest(path: &str, body: &str) -> Vec<u8> {
+    let len = path.len();
+    let text = format!(
+        r#"(module
+            (import "wasi_snapshot_preview1" "path_open"
+                (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+            (import "wasi_snapshot_preview1" "environ_sizes_get" (func $environ_sizes_get (param i32 i32) (result i32)))
+            (import "wasi_snapshot_preview1" "args_sizes_get" (func $args_sizes_get (param i32 i32) (result i32)))
+            (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+            (import "host" "write_response" (func $write_response (param i32 i32) (result i32)))
+            (memory (export "memory") 1)
+            (func (export "alloc") (param i32) (result i32) i32.const 0)
+            (func $open (result i32)
+                (call $path_open (i32.const 3) (i32.const 0) (i32.const 16) (i32.const {len})
+                    (i32.const 0) (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 200)))
+            (func (export "main") {body})
+            (data (i32.const 16) "{path}"))"#
+    );
+    wat::parse_str(text).expect("valid WAT")
+}
+
+/// `main` that stores the errno of opening the path and returns it as the response.
+const OPEN_AND_REPORT: &str = "(i32.store (i32.const 0) (call $open)) (drop (call $write_response (i32.const 0) (i32.const 4)))";
+
+fn errno_of_opening(path: &str) -> u32 {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = dir.path().join("sandbox");
+    std::fs::create_dir(&sandbox).unwrap();
+    std::fs::write(dir.path().join("canary.txt"), "secret").unwrap();
+    std::fs::write(sandbox.join("inside.txt"), "public").unwrap();
+    std::os::unix::fs::symlink("../canary.txt", sandbox.join("link")).unwrap();
+    let policy = Policy { sandbox_dir: Some(sandbox), ..Policy::default() };
+    let outcome = run_with(policy, &wasi_guest(path, OPEN_AND_REPORT), b"", Default::default());
+    assert_eq!(outcome.end, End::Ok, "{path}");
+    u32::from_le_bytes(outcome.response.try_into().unwrap())
+}
+
+#[test]
+fn paths_inside_the_sandbox_open() {
+    assert_eq!(errno_of_opening("inside.txt"), 0);
+}
+
+#[test]
+fn paths_outside_the_sandbox_are_refused() {
+    for path in ["../canary.txt", "/canary.txt", "../../../../etc/passwd", "link", "/etc/passwd"] {
+        assert_ne!(errno_of_opening(path), 0, "{path} opened");
+    }
+}
+
+#[test]
+fn without_a_sandbox_no_path_opens() {
+    let outcome = run_with(Policy::default(), &wasi_guest("x", OPEN_AND_REPORT), b"", Default::default());
+    // fd 3 does not exist: EBADF (8).
+    assert_eq!(outcome.response, 8u32.to_le_bytes());
+}
+
+#[test]
+fn environment_and_arguments_are_empty() {
+    // SAFETY: tests of this binary do not read the environment concurrently.
+    unsafe { std::env::set_var("LOADER_TEST_SECRET", "leak") };
+    let body = "(drop (call $environ_sizes_get (i32.const 0) (i32.const 4)))
+        (drop (call $args_sizes_get (i32.const 8) (i32.const 12)))
+        (drop (call $write_response (i32.const 0) (i32.const 16)))";
+    let outcome = run_with(Policy::default(), &wasi_guest("", body), b"", Default::default());
+    assert_eq!(outcome.end, End::Ok);
+    assert_eq!(outcome.response, [0; 16]);
+}
+
+/// `main` that writes the 5 bytes at 16 to stdout.
+const WRITE_STDOUT: &str = "(i32.store (i32.const 100) (i32.const 16)) (i32.store (i32.const 104) (i32.const 5))
+    (drop (call $fd_write (i32.const 1) (i32.const 100) (i32.const 1) (i32.const 108)))";
+
+#[test]
+fn stdout_is_captured() {
+    let outcome = run_with(Policy::default(), &wasi_guest("hello", WRITE_STDOUT), b"", Default::default());
+    assert_eq!(outcome.end, End::Ok);
+    assert_eq!(outcome.stdout, b"hello");
+    assert!(outcome.stderr.is_empty());
+}
+
+#[test]
+fn stdout_is_capped() {
+    let policy = Policy { max_stdio_bytes: 4, ..Policy::default() };
+    let body = format!("(loop {WRITE_STDOUT} (br 0))");
+    let outcome = run_with(policy, &wasi_guest("hello", &body), b"", Default::default());
+    assert!(outcome.stdout.len() <= 4, "{} bytes captured", outcome.stdout.len());
+    assert!(!matches!(outcome.end, End::Ok), "{:?}", outcome.end);
+}
