@@ -1,0 +1,16 @@
+;; Reads the request, logs it, and answers with it.
+(module
+  (import "host" "read_request" (func $read_request (param i32 i32) (result i32)))
+  (import "host" "write_response" (func $write_response (param i32 i32) (result i32)))
+  (import "host" "log" (func $log (param i32 i32) (result i32)))
+  (memory (export "memory") 1 2)
+  (global $bump (mut i32) (i32.const 1024))
+  (func (export "alloc") (param $len i32) (result i32)
+    (local $ptr i32)
+    (local.set $ptr (global.get $bump))
+    (global.set $bump (i32.add (global.get $bump) (local.get $len)))
+    (local.get $ptr))
+  (func (export "main")
+    (drop (call $read_request (i32.const 0) (i32.const 4)))
+    (drop (call $log (i32.load (i32.const 0)) (i32.load (i32.const 4))))
+    (drop (call $write_response (i32.load (i32.const 0)) (i32.load (i32.const 4))))))

@@ -1,0 +1,16 @@
+;; Looks the request up in the lookup store and answers with the value.
+(module
+  (import "host" "read_request" (func $read_request (param i32 i32) (result i32)))
+  (import "host" "storage_get" (func $storage_get (param i32 i32 i32 i32) (result i32)))
+  (import "host" "write_response" (func $write_response (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (global $bump (mut i32) (i32.const 64))
+  (func (export "alloc") (param $len i32) (result i32)
+    (local $ptr i32)
+    (local.set $ptr (global.get $bump))
+    (global.set $bump (i32.add (global.get $bump) (local.get $len)))
+    (local.get $ptr))
+  (func (export "main")
+    (drop (call $read_request (i32.const 0) (i32.const 4)))
+    (if (i32.eqz (call $storage_get (i32.load (i32.const 0)) (i32.load (i32.const 4)) (i32.const 8) (i32.const 12)))
+      (then (drop (call $write_response (i32.load (i32.const 8)) (i32.load (i32.const 12))))))))

@@ -1,0 +1,10 @@
+//! One module per subcommand.
+
+pub mod list;
+pub mod repro;
+
+/// Looks up a target by name, or explains which names exist.
+pub fn target(name: &str) -> Result<&'static harness::Target, String> {
+    harness::targets::find(name)
+        .ok_or_else(|| format!("unknown target `{name}`; the targets are: {}", harness::targets::names()))
+}

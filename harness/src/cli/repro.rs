@@ -1,0 +1,60 @@
+//! `harness repro`: replay files through a layer in-process.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use harness::replay::{self, Verdict};
+
+/// Arguments of `harness repro`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The target whose layer replays the inputs (see `harness list`).
+    target: String,
+    /// Input files, or folders whose files are all replayed.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// Wall-clock limit per input, in seconds; an input still running then is a hang.
+    #[arg(long, default_value_t = replay::DEFAULT_LIMIT.as_secs_f64())]
+    timeout: f64,
+    /// Also print the module each input built, as WAT.
+    #[arg(long)]
+    wat: bool,
+}
+
+/// Replays every input and prints one line each; exit 1 if any crashed or hung.
+pub fn run(args: &Args) -> Result<ExitCode, String> {
+    let target = super::target(&args.target)?;
+    let limit = Duration::try_from_secs_f64(args.timeout)
+        .ok()
+        .filter(|limit| !limit.is_zero())
+        .ok_or_else(|| format!("--timeout {}: expected a positive number of seconds", args.timeout))?;
+    let inputs = replay::collect_inputs(&args.inputs)?;
+    if inputs.is_empty() {
+        return Err(format!("no input files in {}", display_list(&args.inputs)));
+    }
+    let mut findings = 0;
+    for path in &inputs {
+        let verdict = replay::replay_file(target.run, path, limit)?;
+        println!("{}  {}", path.display(), verdict.summary());
+        if verdict.is_finding() {
+            findings += 1;
+        }
+        if let (true, Verdict::Ran(report)) = (args.wat, &verdict) {
+            print_wat(report.module.as_deref().unwrap_or(&std::fs::read(path).unwrap_or_default()));
+        }
+    }
+    println!("{} inputs, {findings} findings", inputs.len());
+    Ok(if findings == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn print_wat(module: &[u8]) {
+    match wasmprinter::print_bytes(module) {
+        Ok(text) => println!("{text}"),
+        Err(error) => println!("  (not printable as WAT: {error})"),
+    }
+}
+
+fn display_list(paths: &[PathBuf]) -> String {
+    paths.iter().map(|path| path.display().to_string()).collect::<Vec<_>>().join(", ")
+}

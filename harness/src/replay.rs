@@ -1,0 +1,192 @@
+//! Replaying inputs in-process, as `harness repro` and the regression tests
+//! do: each input runs on its own thread, panics are caught so the rest still
+//! run, and an input that runs past a wall-clock limit is reported as a hang.
+
+use std::cell::RefCell;
+use std::panic::{self, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::report::Report;
+
+/// Default wall-clock limit per input: far past any guest deadline of the
+/// fuzzing policy, so only a loader whose own limits failed reaches it.
+pub const DEFAULT_LIMIT: Duration = Duration::from_secs(10);
+
+/// How replaying one input ended.
+#[derive(Debug)]
+pub enum Verdict {
+    /// The layer returned a report: no finding.
+    Ran(Box<Report>),
+    /// The layer panicked (an `oracle:` message is a panic too).
+    Crashed {
+        /// The panic message.
+        message: String,
+        /// `file:line:column` of the panic, if known.
+        location: Option<String>,
+    },
+    /// The layer was still running when the limit passed.
+    Hung(Duration),
+}
+
+impl Verdict {
+    /// Whether this is a finding (crash or hang).
+    pub fn is_finding(&self) -> bool {
+        !matches!(self, Verdict::Ran(_))
+    }
+
+    /// One line for people.
+    pub fn summary(&self) -> String {
+        match self {
+            Verdict::Ran(report) => report.summary(),
+            Verdict::Crashed { message, location } => {
+                let first_line = message.lines().next().unwrap_or_default();
+                match location {
+                    Some(location) => format!("CRASH        {first_line} (at {location})"),
+                    None => format!("CRASH        {first_line}"),
+                }
+            }
+            Verdict::Hung(limit) => format!("HANG         still running after {}s", limit.as_secs_f64()),
+        }
+    }
+}
+
+/// The files named by `paths`: files as given, folders expanded to the files
+/// they hold (not recursively, hidden files skipped), each folder sorted.
+pub fn collect_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut inputs = Vec::new();
+    for path in paths {
+        let metadata = std::fs::metadata(path).map_err(|error| format!("{}: {error}", path.display()))?;
+        if metadata.is_file() {
+            inputs.push(path.clone());
+            continue;
+        }
+        let entries = std::fs::read_dir(path).map_err(|error| format!("{}: {error}", path.display()))?;
+        let mut files = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|error| format!("{}: {error}", path.display()))?;
+            let hidden = entry.file_name().to_string_lossy().starts_with('.');
+            if !hidden && entry.file_type().is_ok_and(|kind| kind.is_file()) {
+                files.push(entry.path());
+            }
+        }
+        files.sort();
+        inputs.extend(files);
+    }
+    Ok(inputs)
+}
+
+/// Runs one input through `layer` on its own thread, within `limit`.
+pub fn replay(layer: fn(&[u8]) -> Report, data: Vec<u8>, limit: Duration) -> Verdict {
+    install_panic_hook();
+    let (sender, receiver) = mpsc::channel();
+    let spawned = std::thread::Builder::new().name("replay".to_owned()).stack_size(16 << 20).spawn(move || {
+        let result = panic::catch_unwind(AssertUnwindSafe(|| layer(&data)));
+        let verdict = match result {
+            Ok(report) => Verdict::Ran(Box::new(report)),
+            Err(payload) => Verdict::Crashed {
+                message: panic_message(payload.as_ref()),
+                location: LAST_PANIC_LOCATION.with(|location| location.borrow_mut().take()),
+            },
+        };
+        // The receiver is gone only if the input was declared hung.
+        let _ = sender.send(verdict);
+    });
+    if let Err(error) = spawned {
+        return Verdict::Crashed { message: format!("cannot start a replay thread: {error}"), location: None };
+    }
+    receiver.recv_timeout(limit).unwrap_or(Verdict::Hung(limit))
+}
+
+/// Reads and replays one file.
+pub fn replay_file(layer: fn(&[u8]) -> Report, path: &Path, limit: Duration) -> Result<Verdict, String> {
+    let data = std::fs::read(path).map_err(|error| format!("{}: {error}", path.display()))?;
+    Ok(replay(layer, data, limit))
+}
+
+thread_local! {
+    static LAST_PANIC_LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Chains a hook that remembers where the replay thread panicked.
+fn install_panic_hook() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            let location = info.location().map(|at| format!("{}:{}:{}", at.file(), at.line(), at.column()));
+            LAST_PANIC_LOCATION.with(|slot| *slot.borrow_mut() = location);
+            previous(info);
+        }));
+    });
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(message) = payload.downcast_ref::<&str>() {
+        (*message).to_owned()
+    } else if let Some(message) = payload.downcast_ref::<String>() {
+        message.clone()
+    } else {
+        "panic with a non-string payload".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use loader::{Outcome, Rejection, Stage};
+
+    fn quiet(_: &[u8]) -> Report {
+        Report::new(Outcome::rejected(Rejection { stage: Stage::Parse, reason: "test".to_owned() }))
+    }
+
+    fn panics(_: &[u8]) -> Report {
+        panic!("oracle: deliberately wrong")
+    }
+
+    fn spins(_: &[u8]) -> Report {
+        loop {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    #[test]
+    fn a_panic_is_a_crash_with_its_message_and_location() {
+        match replay(panics, Vec::new(), DEFAULT_LIMIT) {
+            Verdict::Crashed { message, location } => {
+                assert_eq!(message, "oracle: deliberately wrong");
+                assert!(location.is_some_and(|at| at.contains("replay.rs")));
+            }
+            other => panic!("expected a crash, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_input_past_the_limit_is_a_hang() {
+        let verdict = replay(spins, Vec::new(), Duration::from_millis(50));
+        assert!(matches!(verdict, Verdict::Hung(_)), "{verdict:?}");
+        assert!(verdict.is_finding());
+    }
+
+    #[test]
+    fn a_report_is_not_a_finding() {
+        let verdict = replay(quiet, Vec::new(), DEFAULT_LIMIT);
+        assert!(!verdict.is_finding());
+        assert!(verdict.summary().starts_with("parse"));
+    }
+
+    #[test]
+    fn folders_expand_to_their_sorted_visible_files() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["b", "a", ".hidden"] {
+            std::fs::write(dir.path().join(name), name).unwrap();
+        }
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        let inputs = collect_inputs(&[dir.path().to_path_buf()]).unwrap();
+        assert_eq!(inputs, [dir.path().join("a"), dir.path().join("b")]);
+        let missing = collect_inputs(&[dir.path().join("missing")]).unwrap_err();
+        assert!(missing.contains("missing"), "{missing}");
+    }
+}

@@ -1,0 +1,29 @@
+//! `selftest`: a target that misbehaves on purpose, so the replay and campaign
+//! machinery is tested against real crashes, hangs and memory exhaustion.
+//! Not part of default campaigns.
+//!
+//! Inputs starting with `crash` panic, `hang` spin forever, `oom` allocate
+//! without bound; any other input runs through the loader like `raw_bytes`.
+
+use crate::report::Report;
+
+/// Misbehaves according to the input's prefix.
+pub fn run(data: &[u8]) -> Report {
+    if data.starts_with(b"crash") {
+        panic!("selftest: crash requested by the input");
+    }
+    if data.starts_with(b"hang") {
+        let mut spins: u64 = 0;
+        loop {
+            spins = std::hint::black_box(spins.wrapping_add(1));
+        }
+    }
+    if data.starts_with(b"oom") {
+        let mut hoard: Vec<Vec<u8>> = Vec::new();
+        loop {
+            hoard.push(vec![1; 64 << 20]);
+            std::hint::black_box(&hoard);
+        }
+    }
+    crate::raw_bytes::run(data)
+}

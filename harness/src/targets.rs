@@ -1,0 +1,42 @@
+//! The registry of fuzz targets: one per layer, plus `selftest`.
+
+use crate::report::Report;
+
+/// A fuzz target: a layer function and what it is for.
+#[derive(Clone, Copy, Debug)]
+pub struct Target {
+    /// The name used by cargo-fuzz, the corpus folders and the CLI.
+    pub name: &'static str,
+    /// One line on what the target exercises.
+    pub about: &'static str,
+    /// The layer function; the fuzz target and `repro` both call it.
+    pub run: fn(&[u8]) -> Report,
+    /// Whether `harness campaign` fuzzes it when no targets are named.
+    pub in_default_campaign: bool,
+}
+
+/// Every target, in layer order.
+pub const TARGETS: &[Target] = &[
+    Target {
+        name: "raw_bytes",
+        about: "layer 1: the input is the module; tests the size check, parser and validator",
+        run: crate::raw_bytes::run,
+        in_default_campaign: true,
+    },
+    Target {
+        name: "selftest",
+        about: "crashes, hangs or exhausts memory on purpose (inputs starting crash/hang/oom); for testing the suite",
+        run: crate::selftest::run,
+        in_default_campaign: false,
+    },
+];
+
+/// The target called `name`.
+pub fn find(name: &str) -> Option<&'static Target> {
+    TARGETS.iter().find(|target| target.name == name)
+}
+
+/// The names of all targets, comma-separated, for error messages.
+pub fn names() -> String {
+    TARGETS.iter().map(|target| target.name).collect::<Vec<_>>().join(", ")
+}

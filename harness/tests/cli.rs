@@ -1,0 +1,61 @@
+//! The `harness` binary as a user runs it.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn harness(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_harness")).args(args).output().unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn list_names_every_target() {
+    let output = harness(&["list"]);
+    assert!(output.status.success());
+    let text = stdout(&output);
+    for target in harness::TARGETS {
+        assert!(text.lines().any(|line| line.starts_with(target.name)), "{text}");
+    }
+}
+
+#[test]
+fn repro_of_the_seed_corpus_prints_a_line_per_file_and_exits_0() {
+    let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus/raw_bytes");
+    let output = harness(&["repro", "raw_bytes", seeds.to_str().unwrap()]);
+    let text = stdout(&output);
+    assert!(output.status.success(), "{text}");
+    let files = std::fs::read_dir(&seeds).unwrap().count();
+    assert_eq!(text.lines().filter(|line| line.contains("corpus/raw_bytes/")).count(), files, "{text}");
+    assert!(text.contains("echo.wasm  host-call    ok"), "{text}");
+}
+
+#[test]
+fn repro_reports_crashes_and_hangs_keeps_going_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, data) in [("1-crash", &b"crash!"[..]), ("2-hang", b"hang"), ("3-fine", b"\0asm\x01\0\0\0")] {
+        std::fs::write(dir.path().join(name), data).unwrap();
+    }
+    let output = harness(&["repro", "selftest", "--timeout", "1", dir.path().to_str().unwrap()]);
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    let line = |name: &str| text.lines().find(|line| line.contains(name)).unwrap_or_default().to_owned();
+    assert!(line("1-crash").contains("CRASH        selftest: crash requested by the input"), "{text}");
+    assert!(line("2-hang").contains("HANG"), "{text}");
+    assert!(line("3-fine").contains("abi-check"), "{text}");
+    assert!(text.contains("3 inputs, 2 findings"), "{text}");
+}
+
+#[test]
+fn usage_errors_name_the_problem_and_exit_2() {
+    let output = harness(&["repro", "no_such_target", "."]);
+    assert_eq!(output.status.code(), Some(2));
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(error.contains("unknown target `no_such_target`") && error.contains("raw_bytes"), "{error}");
+
+    let output = harness(&["repro", "raw_bytes", "/no/such/file"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("/no/such/file"));
+}
