@@ -7,6 +7,9 @@
 //! the loader misbehave without crashing panics with a message that starts
 //! with `oracle:`.
 
+pub mod host_calls;
+pub mod invalid_module;
+pub mod memory_probe;
 pub mod raw_bytes;
 pub mod replay;
 pub mod report;

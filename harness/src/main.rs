@@ -20,7 +20,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// List the fuzz targets, one per line.
-    List,
+    List(cli::list::Args),
     /// Replay inputs in-process on the stable toolchain, one line per input.
     Repro(cli::repro::Args),
 }
@@ -28,7 +28,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::List => cli::list::run(),
+        Command::List(args) => cli::list::run(&args),
         Command::Repro(args) => cli::repro::run(&args),
     };
     match result {

@@ -24,6 +24,24 @@ pub const TARGETS: &[Target] = &[
         in_default_campaign: true,
     },
     Target {
+        name: "invalid_module",
+        about: "layer 2: wasm-smith modules with catalogued defects; tests validation and the ABI check",
+        run: crate::invalid_module::run,
+        in_default_campaign: true,
+    },
+    Target {
+        name: "memory_probe",
+        about: "layer 3: well-formed modules probing memory bounds; tests execution, differential against wasmi",
+        run: crate::memory_probe::run,
+        in_default_campaign: true,
+    },
+    Target {
+        name: "host_calls",
+        about: "layer 4: host-call sequences run by a fixed interpreter module; tests the host ABI and WASI",
+        run: crate::host_calls::run,
+        in_default_campaign: true,
+    },
+    Target {
         name: "selftest",
         about: "crashes, hangs or exhausts memory on purpose (inputs starting crash/hang/oom); for testing the suite",
         run: crate::selftest::run,

@@ -2,10 +2,24 @@
 
 use std::process::ExitCode;
 
+/// Arguments of `harness list`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Print only the names of the targets a default campaign fuzzes (for scripts).
+    #[arg(long)]
+    campaign: bool,
+}
+
 /// Prints each target's name and what it exercises.
-pub fn run() -> Result<ExitCode, String> {
+pub fn run(args: &Args) -> Result<ExitCode, String> {
     for target in harness::TARGETS {
-        println!("{:<16} {}", target.name, target.about);
+        if args.campaign {
+            if target.in_default_campaign {
+                println!("{}", target.name);
+            }
+        } else {
+            println!("{:<16} {}", target.name, target.about);
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
