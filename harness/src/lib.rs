@@ -15,6 +15,7 @@ pub mod replay;
 pub mod report;
 pub mod selftest;
 pub mod shared_loader;
+pub mod stats;
 pub mod targets;
 
 pub use report::Report;

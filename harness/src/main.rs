@@ -23,6 +23,8 @@ enum Command {
     List(cli::list::Args),
     /// Replay inputs in-process on the stable toolchain, one line per input.
     Repro(cli::repro::Args),
+    /// Show the share of a corpus's inputs reaching each stage and ending each way.
+    Stats(cli::stats::Args),
 }
 
 fn main() -> ExitCode {
@@ -30,6 +32,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::List(args) => cli::list::run(&args),
         Command::Repro(args) => cli::repro::run(&args),
+        Command::Stats(args) => cli::stats::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -31,7 +31,7 @@ pub fn run(args: &Args) -> Result<ExitCode, String> {
         .ok_or_else(|| format!("--timeout {}: expected a positive number of seconds", args.timeout))?;
     let inputs = replay::collect_inputs(&args.inputs)?;
     if inputs.is_empty() {
-        return Err(format!("no input files in {}", display_list(&args.inputs)));
+        return Err(format!("no input files in {}", super::display_list(&args.inputs)));
     }
     let mut findings = 0;
     for path in &inputs {
@@ -53,8 +53,4 @@ fn print_wat(module: &[u8]) {
         Ok(text) => println!("{text}"),
         Err(error) => println!("  (not printable as WAT: {error})"),
     }
-}
-
-fn display_list(paths: &[PathBuf]) -> String {
-    paths.iter().map(|path| path.display().to_string()).collect::<Vec<_>>().join(", ")
 }
