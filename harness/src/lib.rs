@@ -7,6 +7,7 @@
 //! the loader misbehave without crashing panics with a message that starts
 //! with `oracle:`.
 
+pub mod campaign;
 pub mod host_calls;
 pub mod invalid_module;
 pub mod memory_probe;

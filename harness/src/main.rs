@@ -25,6 +25,16 @@ enum Command {
     Repro(cli::repro::Args),
     /// Show the share of a corpus's inputs reaching each stage and ending each way.
     Stats(cli::stats::Args),
+    /// Fuzz one target with campaign defaults and live progress, then triage.
+    Run(cli::run::Args),
+    /// Fuzz several targets for a time budget, triage, and write the reports.
+    Campaign(cli::campaign::Args),
+    /// Classify, group, minimize and check the artifacts of a campaign or folder.
+    Triage(cli::triage::Args),
+    /// Copy a finding's minimized input into corpus/regressions/ for cargo test.
+    Promote(cli::promote::Args),
+    /// Rewrite a campaign's REPORT.md from its summary.json.
+    Report(cli::report::Args),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +43,11 @@ fn main() -> ExitCode {
         Command::List(args) => cli::list::run(&args),
         Command::Repro(args) => cli::repro::run(&args),
         Command::Stats(args) => cli::stats::run(&args),
+        Command::Run(args) => cli::run::run(&args),
+        Command::Campaign(args) => cli::campaign::run(&args),
+        Command::Triage(args) => cli::triage::run(&args),
+        Command::Promote(args) => cli::promote::run(&args),
+        Command::Report(args) => cli::report::run(&args),
     };
     match result {
         Ok(code) => code,

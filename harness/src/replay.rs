@@ -29,6 +29,8 @@ pub enum Verdict {
     },
     /// The layer was still running when the limit passed.
     Hung(Duration),
+    /// The process's resident memory went past the limit, in MB, while the input ran.
+    OutOfMemory(u64),
 }
 
 impl Verdict {
@@ -49,6 +51,7 @@ impl Verdict {
                 }
             }
             Verdict::Hung(limit) => format!("HANG         still running after {}s", limit.as_secs_f64()),
+            Verdict::OutOfMemory(limit) => format!("OOM          resident memory past {limit} MB"),
         }
     }
 }
@@ -78,8 +81,34 @@ pub fn collect_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     Ok(inputs)
 }
 
+/// Default resident-memory limit of a replaying process, in MB.
+pub const DEFAULT_RSS_LIMIT_MB: u64 = 2048;
+
+/// Limits one replayed input runs under.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Wall-clock time; past it the input is a hang.
+    pub time: Duration,
+    /// Resident memory of the whole process, in MB; past it the input is an oom.
+    pub rss_mb: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { time: DEFAULT_LIMIT, rss_mb: DEFAULT_RSS_LIMIT_MB }
+    }
+}
+
 /// Runs one input through `layer` on its own thread, within `limit`.
 pub fn replay(layer: fn(&[u8]) -> Report, data: Vec<u8>, limit: Duration) -> Verdict {
+    replay_within(layer, data, Limits { time: limit, ..Limits::default() })
+}
+
+/// Runs one input through `layer` on its own thread, within time and memory limits.
+///
+/// A hung or memory-hungry input keeps its thread: the process should report
+/// it and, after an oom, stop replaying.
+pub fn replay_within(layer: fn(&[u8]) -> Report, data: Vec<u8>, limits: Limits) -> Verdict {
     install_panic_hook();
     let (sender, receiver) = mpsc::channel();
     let spawned = std::thread::Builder::new().name("replay".to_owned()).stack_size(16 << 20).spawn(move || {
@@ -97,13 +126,38 @@ pub fn replay(layer: fn(&[u8]) -> Report, data: Vec<u8>, limit: Duration) -> Ver
     if let Err(error) = spawned {
         return Verdict::Crashed { message: format!("cannot start a replay thread: {error}"), location: None };
     }
-    receiver.recv_timeout(limit).unwrap_or(Verdict::Hung(limit))
+    let started = std::time::Instant::now();
+    loop {
+        match receiver.recv_timeout(POLL) {
+            Ok(verdict) => return verdict,
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Verdict::Crashed { message: "replay thread vanished".to_owned(), location: None };
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        if resident_mb().is_some_and(|rss| rss > limits.rss_mb) {
+            return Verdict::OutOfMemory(limits.rss_mb);
+        }
+        if started.elapsed() >= limits.time {
+            return Verdict::Hung(limits.time);
+        }
+    }
+}
+
+/// How often a replay checks its input's time and memory.
+const POLL: Duration = Duration::from_millis(10);
+
+/// This process's resident memory in MB, from `/proc/self/statm`.
+pub fn resident_mb() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096 / (1 << 20))
 }
 
 /// Reads and replays one file.
-pub fn replay_file(layer: fn(&[u8]) -> Report, path: &Path, limit: Duration) -> Result<Verdict, String> {
+pub fn replay_file(layer: fn(&[u8]) -> Report, path: &Path, limits: Limits) -> Result<Verdict, String> {
     let data = std::fs::read(path).map_err(|error| format!("{}: {error}", path.display()))?;
-    Ok(replay(layer, data, limit))
+    Ok(replay_within(layer, data, limits))
 }
 
 thread_local! {
@@ -168,6 +222,22 @@ mod tests {
         let verdict = replay(spins, Vec::new(), Duration::from_millis(50));
         assert!(matches!(verdict, Verdict::Hung(_)), "{verdict:?}");
         assert!(verdict.is_finding());
+    }
+
+    /// Takes 256 MB, then holds it (the test process lives on, so it must stop).
+    fn hoards(_: &[u8]) -> Report {
+        let hoard: Vec<Vec<u8>> = (0..16).map(|_| vec![1u8; 16 << 20]).collect();
+        loop {
+            std::hint::black_box(&hoard);
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    #[test]
+    fn an_input_past_the_memory_limit_is_an_oom() {
+        let limit = resident_mb().unwrap() + 64;
+        let verdict = replay_within(hoards, Vec::new(), Limits { time: Duration::from_secs(20), rss_mb: limit });
+        assert!(matches!(verdict, Verdict::OutOfMemory(mb) if mb == limit), "{verdict:?}");
     }
 
     #[test]

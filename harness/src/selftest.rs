@@ -3,7 +3,11 @@
 //! Not part of default campaigns.
 //!
 //! Inputs starting with `crash` panic, `hang` spin forever, `oom` allocate
-//! without bound; any other input runs through the loader like `raw_bytes`.
+//! without bound; any other input returns at once without touching the
+//! loader, so the fuzzer stays close to its seeds (`crasi`, `hanf`, `oon` and
+//! a dictionary of the three words) and finds all three within seconds.
+
+use loader::{Outcome, Rejection, Stage};
 
 use crate::report::Report;
 
@@ -25,5 +29,6 @@ pub fn run(data: &[u8]) -> Report {
             std::hint::black_box(&hoard);
         }
     }
-    crate::raw_bytes::run(data)
+    let reason = "selftest: an ordinary input".to_owned();
+    Report::new(Outcome::rejected(Rejection { stage: Stage::SizeCheck, reason }))
 }

@@ -44,7 +44,7 @@ fn repro_reports_crashes_and_hangs_keeps_going_and_exits_1() {
     let line = |name: &str| text.lines().find(|line| line.contains(name)).unwrap_or_default().to_owned();
     assert!(line("1-crash").contains("CRASH        selftest: crash requested by the input"), "{text}");
     assert!(line("2-hang").contains("HANG"), "{text}");
-    assert!(line("3-fine").contains("abi-check"), "{text}");
+    assert!(line("3-fine").contains("size-check"), "{text}");
     assert!(text.contains("3 inputs, 2 findings"), "{text}");
 }
 

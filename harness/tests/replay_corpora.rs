@@ -17,7 +17,7 @@ fn replay_dir(target: &str, dir: &Path) -> Vec<(PathBuf, Verdict)> {
     inputs
         .into_iter()
         .map(|path| {
-            let verdict = replay::replay_file(target.run, &path, replay::DEFAULT_LIMIT).unwrap();
+            let verdict = replay::replay_file(target.run, &path, replay::Limits::default()).unwrap();
             (path, verdict)
         })
         .collect()

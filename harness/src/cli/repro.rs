@@ -17,6 +17,10 @@ pub struct Args {
     /// Wall-clock limit per input, in seconds; an input still running then is a hang.
     #[arg(long, default_value_t = replay::DEFAULT_LIMIT.as_secs_f64())]
     timeout: f64,
+    /// Resident memory limit of this process, in MB; past it the input is an oom
+    /// and the remaining inputs are skipped (the memory cannot be taken back).
+    #[arg(long, default_value_t = replay::DEFAULT_RSS_LIMIT_MB)]
+    rss_limit_mb: u64,
     /// Also print the module each input built, as WAT.
     #[arg(long)]
     wat: bool,
@@ -33,12 +37,17 @@ pub fn run(args: &Args) -> Result<ExitCode, String> {
     if inputs.is_empty() {
         return Err(format!("no input files in {}", super::display_list(&args.inputs)));
     }
+    let limits = replay::Limits { time: limit, rss_mb: args.rss_limit_mb };
     let mut findings = 0;
-    for path in &inputs {
-        let verdict = replay::replay_file(target.run, path, limit)?;
+    for (done, path) in inputs.iter().enumerate() {
+        let verdict = replay::replay_file(target.run, path, limits)?;
         println!("{}  {}", path.display(), verdict.summary());
         if verdict.is_finding() {
             findings += 1;
+        }
+        if matches!(verdict, Verdict::OutOfMemory(_)) {
+            println!("stopping: {} inputs not replayed after an oom", inputs.len() - done - 1);
+            break;
         }
         if let (true, Verdict::Ran(report)) = (args.wat, &verdict) {
             print_wat(report.module.as_deref().unwrap_or(&std::fs::read(path).unwrap_or_default()));

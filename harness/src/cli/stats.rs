@@ -25,7 +25,7 @@ pub fn run(args: &Args) -> Result<ExitCode, String> {
     }
     let mut stats = CorpusStats::default();
     for (done, path) in inputs.iter().enumerate() {
-        stats.add(&replay::replay_file(target.run, path, replay::DEFAULT_LIMIT)?);
+        stats.add(&replay::replay_file(target.run, path, replay::Limits::default())?);
         if (done + 1) % 1000 == 0 {
             eprintln!("  {} / {} inputs", done + 1, inputs.len());
         }

@@ -1,0 +1,256 @@
+//! Driving cargo-fuzz and libFuzzer: build the targets, fuzz one target for a
+//! time budget (restarting after each finding so a finding never ends the
+//! run), and merge-minimize a corpus without ever losing an entry.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::fuzzer_log::{FuzzerLog, Status};
+
+/// Where and how the fuzz targets are built.
+#[derive(Clone, Debug)]
+pub struct Build {
+    /// The cargo-fuzz package (`targets/`).
+    pub fuzz_dir: PathBuf,
+    /// Cargo target directory of the fuzz build, if not the default.
+    pub target_dir: Option<PathBuf>,
+    /// `none` (stable) or `address` (nightly).
+    pub sanitizer: Sanitizer,
+}
+
+/// The sanitizer of a fuzz build.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Sanitizer {
+    /// No sanitizer: stable toolchain, as wasmtime's own OSS-Fuzz build.
+    None,
+    /// AddressSanitizer: needs the nightly toolchain.
+    Address,
+}
+
+/// ASan options wasmtime's signal-based traps need.
+pub const ASAN_OPTIONS: &str = "allow_user_segv_handler=1:handle_segv=1:handle_sigill=0:handle_sigfpe=1:detect_leaks=0";
+
+impl Build {
+    /// `cargo [+nightly] fuzz <subcommand> -s <sanitizer> --fuzz-dir <dir> [--target-dir <dir>]`.
+    fn cargo_fuzz(&self, subcommand: &str) -> Command {
+        let mut command = Command::new("cargo");
+        if self.sanitizer == Sanitizer::Address {
+            command.arg("+nightly").env("ASAN_OPTIONS", ASAN_OPTIONS);
+        }
+        let sanitizer = match self.sanitizer {
+            Sanitizer::None => "none",
+            Sanitizer::Address => "address",
+        };
+        command.args(["fuzz", subcommand, "-s", sanitizer, "--fuzz-dir"]).arg(&self.fuzz_dir);
+        if let Some(dir) = &self.target_dir {
+            command.arg("--target-dir").arg(dir);
+        }
+        command
+    }
+
+    /// Checks that cargo-fuzz (and nightly, for ASan) are there; the error says how to get them.
+    pub fn check_tools(&self) -> Result<(), String> {
+        let fuzz = Command::new("cargo").args(["fuzz", "--version"]).output();
+        if !fuzz.is_ok_and(|output| output.status.success()) {
+            return Err("cargo-fuzz is not installed: run scripts/setup.sh (or cargo install cargo-fuzz --locked)".to_owned());
+        }
+        if self.sanitizer == Sanitizer::Address {
+            let nightly = Command::new("cargo").args(["+nightly", "--version"]).output();
+            if !nightly.is_ok_and(|output| output.status.success()) {
+                return Err("--sanitizer address needs the nightly toolchain: rustup toolchain install nightly".to_owned());
+            }
+        }
+        Ok(())
+    }
+
+    /// Builds every fuzz target once (cargo-fuzz skips what is up to date).
+    pub fn build_all(&self) -> Result<(), String> {
+        self.check_tools()?;
+        eprintln!("building the fuzz targets (the first build takes several minutes)");
+        let status = self.cargo_fuzz("build").status().map_err(|error| format!("cannot run cargo fuzz build: {error}"))?;
+        if !status.success() {
+            return Err(format!("cargo fuzz build failed ({status})"));
+        }
+        Ok(())
+    }
+}
+
+/// One target's fuzzing settings.
+#[derive(Clone, Debug)]
+pub struct FuzzJob {
+    /// The target.
+    pub target: String,
+    /// Corpus folder new inputs go to.
+    pub corpus: PathBuf,
+    /// Read-only seed folders.
+    pub seeds: Vec<PathBuf>,
+    /// Folder artifacts (findings) go to.
+    pub artifacts: PathBuf,
+    /// Dictionary, if the target has one.
+    pub dictionary: Option<PathBuf>,
+    /// Fuzzing time.
+    pub time: Duration,
+    /// Workers: 1 runs libFuzzer directly; more use fork mode.
+    pub jobs: u32,
+    /// Per-input timeout in seconds.
+    pub timeout_secs: u32,
+    /// RSS limit in MB.
+    pub rss_limit_mb: u32,
+    /// libFuzzer seed of the first run, for reproducible short runs (restarts add 1 each).
+    pub seed: Option<u32>,
+    /// Extra libFuzzer flags, passed through.
+    pub extra: Vec<String>,
+    /// File the whole libFuzzer output is appended to.
+    pub log: PathBuf,
+}
+
+/// What fuzzing one target did.
+#[derive(Clone, Debug, Default)]
+pub struct FuzzResult {
+    /// Executions over all restarts.
+    pub execs: u64,
+    /// Wall-clock time spent fuzzing.
+    pub elapsed: Duration,
+    /// The last status line of the last run (coverage, corpus).
+    pub last_status: Option<Status>,
+    /// Peak RSS reported by libFuzzer, in MB.
+    pub peak_rss_mb: u64,
+    /// Findings reported (by kind, in order).
+    pub findings: Vec<super::fuzzer_log::FindingKind>,
+    /// libFuzzer processes started (1 plus one per restart after a finding).
+    pub runs: u32,
+    /// Why fuzzing stopped early, if it did.
+    pub stopped_early: Option<String>,
+}
+
+impl FuzzResult {
+    /// Average executions per second.
+    pub fn exec_per_sec(&self) -> f64 {
+        let seconds = self.elapsed.as_secs_f64();
+        if seconds > 0.0 { self.execs as f64 / seconds } else { 0.0 }
+    }
+}
+
+/// Fuzzes `job.target` for `job.time`, restarting libFuzzer after each
+/// finding, and calls `progress` on every status line.
+pub fn fuzz(build: &Build, job: &FuzzJob, mut progress: impl FnMut(&Status, usize)) -> Result<FuzzResult, String> {
+    for dir in [&job.corpus, &job.artifacts] {
+        std::fs::create_dir_all(dir).map_err(|error| format!("{}: {error}", dir.display()))?;
+    }
+    let mut log_file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&job.log)
+        .map_err(|error| format!("{}: {error}", job.log.display()))?;
+    let started = Instant::now();
+    let mut result = FuzzResult::default();
+    while let Some(remaining) = job.time.checked_sub(started.elapsed()).filter(|left| left.as_secs() >= 2) {
+        let mut command = build.cargo_fuzz("run");
+        let flags = libfuzzer_flags(job, remaining, result.runs);
+        command.arg(&job.target).arg(&job.corpus).args(&job.seeds).arg("--").args(flags);
+        command.stdout(Stdio::null()).stderr(Stdio::piped());
+        let mut child = command.spawn().map_err(|error| format!("cannot run cargo fuzz run: {error}"))?;
+        result.runs += 1;
+        let mut log = FuzzerLog::default();
+        if let Some(stderr) = child.stderr.take() {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = writeln!(log_file, "{line}");
+                if let Some(status) = log.line(&line) {
+                    progress(&status, result.findings.len() + log.findings.len());
+                }
+            }
+        }
+        let status = child.wait().map_err(|error| format!("cargo fuzz run: {error}"))?;
+        result.execs += log.total_execs.or(log.last_status.map(|status| status.execs)).unwrap_or(0);
+        result.peak_rss_mb = result.peak_rss_mb.max(log.peak_rss_mb.unwrap_or(0));
+        result.last_status = log.last_status.or(result.last_status);
+        let found = !log.findings.is_empty();
+        result.findings.extend(log.findings.iter().copied());
+        if !status.success() && !found && log.last_status.is_none() {
+            result.stopped_early = Some(format!("cargo fuzz run failed ({status}); see {}", job.log.display()));
+            break;
+        }
+        if found && !log.inited {
+            result.stopped_early = Some("a seed input is itself a finding; fuzzing this target cannot go on until it is fixed or removed".to_owned());
+            break;
+        }
+        if !found {
+            break;
+        }
+    }
+    result.elapsed = started.elapsed();
+    Ok(result)
+}
+
+/// libFuzzer's flags for run number `run` (0-based) of a job: a fixed seed
+/// moves on with each restart, so a restart does not find the same input again.
+fn libfuzzer_flags(job: &FuzzJob, remaining: Duration, run: u32) -> Vec<String> {
+    let mut flags = vec![
+        format!("-max_total_time={}", remaining.as_secs()),
+        format!("-timeout={}", job.timeout_secs),
+        format!("-rss_limit_mb={}", job.rss_limit_mb),
+        format!("-artifact_prefix={}/", job.artifacts.display()),
+        "-print_final_stats=1".to_owned(),
+        "-report_slow_units=5".to_owned(),
+    ];
+    if let Some(dictionary) = &job.dictionary {
+        flags.push(format!("-dict={}", dictionary.display()));
+    }
+    if let Some(seed) = job.seed {
+        flags.push(format!("-seed={}", seed.wrapping_add(run)));
+    }
+    if job.jobs > 1 {
+        flags.extend([
+            format!("-fork={}", job.jobs),
+            "-ignore_crashes=1".to_owned(),
+            "-ignore_timeouts=1".to_owned(),
+            "-ignore_ooms=1".to_owned(),
+        ]);
+    }
+    flags.extend(job.extra.iter().cloned());
+    flags
+}
+
+/// Merges `corpus` (and `seeds`) into a minimal corpus and puts it in place of
+/// `corpus`. The old corpus stays until the new one is complete, so an
+/// interruption at any point loses nothing.
+pub fn merge_corpus(build: &Build, target: &str, corpus: &Path, seeds: &[PathBuf], log: &Path) -> Result<(usize, usize), String> {
+    let count = |dir: &Path| std::fs::read_dir(dir).map(|entries| entries.count()).unwrap_or(0);
+    let before = count(corpus);
+    let merged = corpus.with_extension("merging");
+    let _ = std::fs::remove_dir_all(&merged);
+    std::fs::create_dir_all(&merged).map_err(|error| format!("{}: {error}", merged.display()))?;
+    let log_file = std::fs::OpenOptions::new().create(true).append(true).open(log).map_err(|error| format!("{}: {error}", log.display()))?;
+    let status = build
+        .cargo_fuzz("run")
+        .arg(target)
+        .arg(&merged)
+        .arg(corpus)
+        .args(seeds)
+        .args(["--", "-merge=1", "-timeout=10", "-rss_limit_mb=2048"])
+        .stdout(Stdio::null())
+        .stderr(log_file)
+        .status()
+        .map_err(|error| format!("cannot run the corpus merge: {error}"))?;
+    if !status.success() || count(&merged) == 0 {
+        let _ = std::fs::remove_dir_all(&merged);
+        return Ok((before, before));
+    }
+    let old = corpus.with_extension("old");
+    let _ = std::fs::remove_dir_all(&old);
+    std::fs::rename(corpus, &old).map_err(|error| format!("{}: {error}", corpus.display()))?;
+    std::fs::rename(&merged, corpus).map_err(|error| format!("{}: {error}", merged.display()))?;
+    let _ = std::fs::remove_dir_all(&old);
+    Ok((before, count(corpus)))
+}
+
+/// Puts back a corpus an interrupted merge left aside.
+pub fn recover_corpus(corpus: &Path) {
+    let old = corpus.with_extension("old");
+    if !corpus.exists() && old.exists() {
+        let _ = std::fs::rename(&old, corpus);
+    }
+    let _ = std::fs::remove_dir_all(corpus.with_extension("merging"));
+}

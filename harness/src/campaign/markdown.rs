@@ -1,0 +1,112 @@
+//! `REPORT.md`: the campaign report for people, written from `summary.json`.
+
+use std::fmt::Write;
+
+use super::summary::Summary;
+
+/// Renders the report; `previous` is the campaign before it in the same folder, if any.
+pub fn report(summary: &Summary, previous: Option<(&str, &Summary)>) -> String {
+    let mut text = String::new();
+    let _ = writeln!(text, "# Fuzzing campaign report\n");
+    let _ = writeln!(
+        text,
+        "Started {} with a budget of {} over {} target(s), {} worker(s) each.\n",
+        summary.started,
+        super::duration::display(std::time::Duration::from_secs(summary.budget_secs)),
+        summary.targets.len(),
+        summary.jobs
+    );
+    let _ = writeln!(text, "## Targets\n");
+    let _ = writeln!(text, "| target | time | execs | exec/s | cov | ft | corpus before → fuzzed → minimized | peak RSS | findings (raw) |");
+    let _ = writeln!(text, "|---|---:|---:|---:|---:|---:|---|---:|---|");
+    for (name, target) in &summary.targets {
+        let findings: Vec<String> = target.findings_by_kind.iter().map(|(kind, count)| format!("{count} {kind}")).collect();
+        let findings = if findings.is_empty() { "none".to_owned() } else { findings.join(", ") };
+        let _ = writeln!(
+            text,
+            "| `{name}` | {:.0}s | {} | {:.0} | {} | {} | {} → {} → {} | {} MB | {findings} |",
+            target.fuzz_secs, target.execs, target.exec_per_sec, target.cov, target.ft,
+            target.corpus_before, target.corpus_fuzzed, target.corpus_after, target.peak_rss_mb
+        );
+    }
+    for (name, target) in summary.targets.iter().filter(|(_, target)| target.stopped_early.is_some()) {
+        let _ = writeln!(text, "\n**{name} stopped early:** {}", target.stopped_early.as_deref().unwrap_or_default());
+    }
+    let _ = writeln!(text, "\n## Findings\n");
+    if summary.findings.is_empty() {
+        let _ = writeln!(text, "No crash, hang or out-of-memory was found.");
+    } else {
+        let _ = writeln!(text, "| kind | target | where | message | size before → after | deterministic | reproduce |");
+        let _ = writeln!(text, "|---|---|---|---|---|---|---|");
+        for finding in &summary.findings {
+            let _ = writeln!(
+                text,
+                "| {} | `{}` | `{}` | {} | {} → {} B | {} | `{}` |",
+                finding.signature.kind.name(),
+                finding.target,
+                finding.signature.location,
+                finding.message.replace('|', "\\|"),
+                finding.size_before,
+                finding.size_after,
+                if finding.deterministic { "yes" } else { "flaky" },
+                finding.reproduce
+            );
+        }
+    }
+    let slow: usize = summary.slow_units.values().sum();
+    if slow > 0 {
+        let _ = writeln!(text, "\nSlow units (warnings, not findings): {slow}.");
+    }
+    let _ = writeln!(text, "\n## Where the corpus inputs end\n");
+    for (name, target) in &summary.targets {
+        let total: usize = target.stages.values().sum();
+        let _ = writeln!(text, "**{name}** ({total} inputs): stages {}; outcomes {}\n", shares(&target.stages, total), shares(&target.outcomes, total));
+    }
+    if let Some(coverage) = &summary.coverage {
+        let _ = writeln!(text, "## Coverage\n\n```json\n{}\n```\n", serde_json::to_string_pretty(coverage).unwrap_or_default());
+    }
+    let _ = writeln!(text, "## Since the previous campaign\n");
+    match previous {
+        None => {
+            let _ = writeln!(text, "No earlier campaign in this folder.");
+        }
+        Some((name, before)) => changes(&mut text, name, before, summary),
+    }
+    text
+}
+
+fn shares(counts: &std::collections::BTreeMap<String, usize>, total: usize) -> String {
+    let parts: Vec<String> = counts
+        .iter()
+        .map(|(key, count)| format!("{key} {:.1}%", if total == 0 { 0.0 } else { *count as f64 * 100.0 / total as f64 }))
+        .collect();
+    if parts.is_empty() { "none".to_owned() } else { parts.join(", ") }
+}
+
+fn changes(text: &mut String, name: &str, before: &Summary, now: &Summary) {
+    let _ = writeln!(text, "Compared with `{name}`:\n");
+    let _ = writeln!(text, "| target | cov | ft | corpus | exec/s |");
+    let _ = writeln!(text, "|---|---|---|---|---|");
+    for (target, current) in &now.targets {
+        match before.targets.get(target) {
+            Some(old) => {
+                let _ = writeln!(
+                    text,
+                    "| `{target}` | {} → {} | {} → {} | {} → {} | {:.0} → {:.0} |",
+                    old.cov, current.cov, old.ft, current.ft, old.corpus_after, current.corpus_after, old.exec_per_sec, current.exec_per_sec
+                );
+            }
+            None => {
+                let _ = writeln!(text, "| `{target}` | new target | | | |");
+            }
+        }
+    }
+    let ids = |summary: &Summary| -> std::collections::BTreeSet<String> {
+        summary.findings.iter().map(|finding| format!("{} {}", finding.target, finding.signature.text())).collect()
+    };
+    let (old_ids, new_ids) = (ids(before), ids(now));
+    let appeared: Vec<&String> = new_ids.difference(&old_ids).collect();
+    let gone: Vec<&String> = old_ids.difference(&new_ids).collect();
+    let list = |items: &[&String]| if items.is_empty() { "none".to_owned() } else { items.iter().map(|item| format!("`{item}`")).collect::<Vec<_>>().join(", ") };
+    let _ = writeln!(text, "\nNew findings: {}. No longer found: {}.", list(&appeared), list(&gone));
+}

@@ -1,0 +1,77 @@
+//! `summary.json`: everything a campaign measured and found, machine-readable.
+//! Its format is documented in the README.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::triage::Finding;
+
+/// The whole `summary.json`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Summary {
+    /// Format version of this file.
+    pub format: u32,
+    /// When the campaign started (UTC, RFC 3339).
+    pub started: String,
+    /// Time budget in seconds, over all targets.
+    pub budget_secs: u64,
+    /// libFuzzer workers per target.
+    pub jobs: u32,
+    /// Per-target figures, by target name.
+    pub targets: BTreeMap<String, TargetSummary>,
+    /// One entry per deduplicated finding.
+    pub findings: Vec<Finding>,
+    /// Slow units (warnings), by target.
+    pub slow_units: BTreeMap<String, usize>,
+    /// Combined coverage of the loader, when the campaign ran with `--coverage`.
+    pub coverage: Option<serde_json::Value>,
+}
+
+/// One target's figures.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct TargetSummary {
+    /// Seconds spent fuzzing.
+    pub fuzz_secs: f64,
+    /// Inputs executed.
+    pub execs: u64,
+    /// Average executions per second.
+    pub exec_per_sec: f64,
+    /// Edge coverage (`cov:`) at the end.
+    pub cov: u64,
+    /// Features (`ft:`) at the end.
+    pub ft: u64,
+    /// Peak RSS in MB.
+    pub peak_rss_mb: u64,
+    /// Corpus files before this campaign.
+    pub corpus_before: usize,
+    /// Corpus files after fuzzing, before minimizing.
+    pub corpus_fuzzed: usize,
+    /// Corpus files after merging and minimizing.
+    pub corpus_after: usize,
+    /// Final corpus inputs by the furthest stage reached.
+    pub stages: BTreeMap<String, usize>,
+    /// Final corpus inputs by how they ended (ok, trap, out-of-fuel, deadline-exceeded, ...).
+    pub outcomes: BTreeMap<String, usize>,
+    /// Findings reported by libFuzzer, by kind, before deduplication.
+    pub findings_by_kind: BTreeMap<String, usize>,
+    /// libFuzzer processes started (restarts after findings).
+    pub fuzzer_runs: u32,
+    /// Why fuzzing stopped before its budget, if it did.
+    pub stopped_early: Option<String>,
+}
+
+impl Summary {
+    /// Reads a `summary.json`.
+    pub fn read(path: &Path) -> Result<Summary, String> {
+        let text = std::fs::read_to_string(path).map_err(|error| format!("{}: {error}", path.display()))?;
+        serde_json::from_str(&text).map_err(|error| format!("{}: not a campaign summary: {error}", path.display()))
+    }
+
+    /// Writes it as pretty JSON.
+    pub fn write(&self, path: &Path) -> Result<(), String> {
+        let text = serde_json::to_string_pretty(self).map_err(|error| error.to_string())?;
+        std::fs::write(path, text).map_err(|error| format!("{}: {error}", path.display()))
+    }
+}

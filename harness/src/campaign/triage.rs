@@ -1,0 +1,289 @@
+//! Triage: classify each artifact, give it a signature, group by signature,
+//! minimize one input per group (keeping its signature), replay it several
+//! times to mark it deterministic or flaky, and record how to reproduce it.
+//!
+//! Every replay runs in a child `harness repro` process, so a hang or an
+//! out-of-memory input cannot take the triage down with it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::fuzzer_log::FindingKind;
+
+/// How triage replays inputs.
+#[derive(Clone, Debug)]
+pub struct Replayer {
+    /// The `harness` binary.
+    pub harness: PathBuf,
+    /// Time limit per replay; past it the input hangs.
+    pub hang_limit: Duration,
+    /// Memory limit per replay, in MB.
+    pub rss_limit_mb: u64,
+}
+
+/// What replaying one input showed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Replay {
+    /// `None` if the input ran without a finding.
+    pub signature: Option<Signature>,
+    /// The replay's output line(s), for the log excerpt.
+    pub output: String,
+}
+
+/// What identifies a finding: its kind and where it happened.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Signature {
+    /// crash, hang or oom.
+    pub kind: FindingKind,
+    /// `file:line:col` of the panic, `signal N`, or the target for hangs and ooms.
+    pub location: String,
+}
+
+impl Signature {
+    /// `kind at location`, for people and fingerprints.
+    pub fn text(&self) -> String {
+        format!("{} at {}", self.kind.name(), self.location)
+    }
+
+    /// A short stable id (FNV-1a of the text), for folder names and fingerprints.
+    pub fn id(&self) -> String {
+        let hash = self.text().bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+        format!("{}-{:08x}", self.kind.name(), hash >> 32)
+    }
+}
+
+impl Replayer {
+    /// Replays `file` through `target` in a child process.
+    pub fn replay(&self, target: &str, file: &Path) -> Result<Replay, String> {
+        let output = Command::new(&self.harness)
+            .args(["repro", target])
+            .arg(file)
+            .arg(format!("--timeout={}", self.hang_limit.as_secs_f64()))
+            .arg(format!("--rss-limit-mb={}", self.rss_limit_mb))
+            .output()
+            .map_err(|error| format!("cannot run {}: {error}", self.harness.display()))?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let line = stdout.lines().next().unwrap_or_default().to_owned();
+        let signature = signature_of(target, &line, output.status.code(), signal_of(&output.status));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let excerpt: Vec<&str> = stderr.lines().filter(|line| !line.trim_start().starts_with("at ")).take(30).collect();
+        Ok(Replay { signature, output: format!("{line}\n{}", excerpt.join("\n")) })
+    }
+}
+
+#[cfg(unix)]
+fn signal_of(status: &std::process::ExitStatus) -> Option<i32> {
+    std::os::unix::process::ExitStatusExt::signal(status)
+}
+
+#[cfg(not(unix))]
+fn signal_of(_: &std::process::ExitStatus) -> Option<i32> {
+    None
+}
+
+/// The signature shown by one `harness repro` line and its exit.
+pub fn signature_of(target: &str, line: &str, code: Option<i32>, signal: Option<i32>) -> Option<Signature> {
+    if let Some(signal) = signal {
+        return Some(Signature { kind: FindingKind::Crash, location: format!("signal {signal}") });
+    }
+    if line.contains("  CRASH  ") {
+        let location = line
+            .rsplit_once("(at ")
+            .map(|(_, rest)| rest.trim_end_matches(')').to_owned())
+            .unwrap_or_else(|| "unknown location".to_owned());
+        return Some(Signature { kind: FindingKind::Crash, location: project_relative(&location) });
+    }
+    if line.contains("  HANG  ") {
+        return Some(Signature { kind: FindingKind::Hang, location: target.to_owned() });
+    }
+    if line.contains("  OOM  ") {
+        return Some(Signature { kind: FindingKind::Oom, location: target.to_owned() });
+    }
+    if code.is_some_and(|code| code != 0 && code != 1) {
+        return Some(Signature { kind: FindingKind::Crash, location: format!("exit {}", code.unwrap_or(-1)) });
+    }
+    None
+}
+
+/// A path inside this repository made relative to its root (`harness/src/...`).
+pub fn project_relative(location: &str) -> String {
+    for root in ["/loader/", "/harness/", "/targets/"] {
+        if let Some(at) = location.rfind(root) {
+            return location[at + 1..].to_owned();
+        }
+    }
+    location.to_owned()
+}
+
+/// A group of artifacts with one signature, triaged.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Finding {
+    /// The target that found it.
+    pub target: String,
+    /// What identifies it.
+    pub signature: Signature,
+    /// The first line of what the replay printed (panic message).
+    pub message: String,
+    /// The artifact files of the group.
+    pub inputs: Vec<PathBuf>,
+    /// The minimized input.
+    pub minimized: PathBuf,
+    /// Size of the smallest artifact, before minimizing.
+    pub size_before: usize,
+    /// Size after minimizing.
+    pub size_after: usize,
+    /// Whether every replay of the minimized input showed the same signature.
+    pub deterministic: bool,
+    /// The command that reproduces it on stable.
+    pub reproduce: String,
+}
+
+/// Artifacts listed by libFuzzer as slow (warnings, not findings).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Triage {
+    /// One entry per signature.
+    pub findings: Vec<Finding>,
+    /// Slow units, listed apart.
+    pub slow: Vec<PathBuf>,
+    /// Artifacts that did not reproduce (flaky or fixed since).
+    pub not_reproduced: Vec<PathBuf>,
+}
+
+/// Triage settings.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// How inputs are replayed.
+    pub replayer: Replayer,
+    /// Replays of the minimized input to judge determinism.
+    pub replays: u32,
+    /// Time budget of the minimization of one group.
+    pub minimize_time: Duration,
+}
+
+/// Triages the artifacts of `artifacts_dir` (files named `crash-*`,
+/// `timeout-*`, `oom-*`, `slow-unit-*`) found by `target`, writing one folder
+/// per group under `findings_dir`.
+pub fn triage(target: &str, artifacts_dir: &Path, findings_dir: &Path, settings: &Settings) -> Result<Triage, String> {
+    let mut result = Triage::default();
+    let mut groups: BTreeMap<Signature, (Vec<PathBuf>, String)> = BTreeMap::new();
+    for artifact in crate::replay::collect_inputs(&[artifacts_dir.to_path_buf()])? {
+        let name = artifact.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+        match FindingKind::from_artifact_name(&name) {
+            None => continue,
+            Some(FindingKind::Slow) => {
+                result.slow.push(artifact);
+                continue;
+            }
+            Some(_) => {}
+        }
+        let replay = settings.replayer.replay(target, &artifact)?;
+        match replay.signature {
+            Some(signature) => groups.entry(signature).or_insert_with(|| (Vec::new(), replay.output)).0.push(artifact),
+            None => result.not_reproduced.push(artifact),
+        }
+    }
+    for (signature, (inputs, output)) in groups {
+        result.findings.push(triage_group(target, signature, inputs, &output, findings_dir, settings)?);
+    }
+    Ok(result)
+}
+
+fn triage_group(
+    target: &str,
+    signature: Signature,
+    inputs: Vec<PathBuf>,
+    output: &str,
+    findings_dir: &Path,
+    settings: &Settings,
+) -> Result<Finding, String> {
+    let folder = findings_dir.join(format!("{target}-{}", signature.id()));
+    let inputs_dir = folder.join("inputs");
+    std::fs::create_dir_all(&inputs_dir).map_err(|error| format!("{}: {error}", inputs_dir.display()))?;
+    let mut kept = Vec::new();
+    for input in &inputs {
+        let copy = inputs_dir.join(input.file_name().unwrap_or_default());
+        std::fs::copy(input, &copy).map_err(|error| format!("{}: {error}", input.display()))?;
+        kept.push(copy);
+    }
+    let smallest = kept
+        .iter()
+        .min_by_key(|path| std::fs::metadata(path).map(|meta| meta.len()).unwrap_or(u64::MAX))
+        .cloned()
+        .ok_or_else(|| "empty finding group".to_owned())?;
+    let original = std::fs::read(&smallest).map_err(|error| format!("{}: {error}", smallest.display()))?;
+    let minimized_path = folder.join("minimized");
+    let probe_path = folder.join(".probe");
+    let deadline = Instant::now() + settings.minimize_time;
+    let mut same_signature = |candidate: &[u8]| -> bool {
+        Instant::now() < deadline
+            && std::fs::write(&probe_path, candidate).is_ok()
+            && settings.replayer.replay(target, &probe_path).is_ok_and(|replay| replay.signature.as_ref() == Some(&signature))
+    };
+    let mut minimized = original.clone();
+    if target == "raw_bytes" {
+        minimized = super::minimize::shrink_module(minimized, &mut same_signature);
+    }
+    minimized = super::minimize::delta_debug(minimized, &mut same_signature);
+    let _ = std::fs::remove_file(&probe_path);
+    std::fs::write(&minimized_path, &minimized).map_err(|error| format!("{}: {error}", minimized_path.display()))?;
+    let mut deterministic = true;
+    let mut log = output.to_owned();
+    for _ in 0..settings.replays {
+        let replay = settings.replayer.replay(target, &minimized_path)?;
+        deterministic &= replay.signature.as_ref() == Some(&signature);
+        log = replay.output;
+    }
+    let reproduce = format!("cargo harness repro {target} {}", minimized_path.display());
+    std::fs::write(folder.join("log.txt"), &log).map_err(|error| format!("{}: {error}", folder.display()))?;
+    std::fs::write(folder.join("reproduce.sh"), format!("#!/bin/sh\n{reproduce}\n")).map_err(|error| format!("{}: {error}", folder.display()))?;
+    let message = output.lines().next().unwrap_or_default().split("  ").filter(|part| !part.is_empty()).nth(2).unwrap_or_default().trim().to_owned();
+    let finding = Finding {
+        target: target.to_owned(),
+        signature,
+        message,
+        inputs: kept,
+        minimized: minimized_path,
+        size_before: original.len(),
+        size_after: minimized.len(),
+        deterministic,
+        reproduce,
+    };
+    let json = serde_json::to_string_pretty(&finding).map_err(|error| error.to_string())?;
+    std::fs::write(folder.join("finding.json"), json).map_err(|error| format!("{}: {error}", folder.display()))?;
+    Ok(finding)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_come_from_the_repro_line() {
+        let crash = "a/crash-1  CRASH        oracle: boom (at /src/harness/src/raw_bytes.rs:30:9)";
+        assert_eq!(
+            signature_of("raw_bytes", crash, Some(1), None),
+            Some(Signature { kind: FindingKind::Crash, location: "harness/src/raw_bytes.rs:30:9".to_owned() })
+        );
+        let hang = "a/timeout-1  HANG         still running after 2s";
+        assert_eq!(signature_of("t", hang, Some(1), None).unwrap().kind, FindingKind::Hang);
+        let oom = "a/oom-1  OOM          resident memory past 2048 MB";
+        assert_eq!(signature_of("t", oom, Some(1), None).unwrap().kind, FindingKind::Oom);
+        assert_eq!(signature_of("t", "a/x  parse  rejected", Some(0), None), None);
+        assert_eq!(signature_of("t", "", None, Some(6)).unwrap().location, "signal 6");
+    }
+
+    #[test]
+    fn signature_ids_are_stable_and_distinct() {
+        let a = Signature { kind: FindingKind::Crash, location: "harness/src/a.rs:1:1".to_owned() };
+        let b = Signature { kind: FindingKind::Crash, location: "harness/src/a.rs:2:1".to_owned() };
+        assert_eq!(a.id(), a.clone().id());
+        assert_ne!(a.id(), b.id());
+        assert!(a.id().starts_with("crash-"));
+    }
+}

@@ -1,0 +1,28 @@
+//! `harness promote`: make a finding a regression test.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use harness::campaign::triage::Finding;
+
+/// Arguments of `harness promote`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// A finding folder (with finding.json) from a campaign's findings/.
+    finding: PathBuf,
+}
+
+/// Copies the minimized input to `corpus/regressions/<target>/<signature id>`.
+pub fn run(args: &Args) -> Result<ExitCode, String> {
+    let path = args.finding.join("finding.json");
+    let text = std::fs::read_to_string(&path).map_err(|error| format!("{}: {error} (expected a finding folder)", path.display()))?;
+    let finding: Finding = serde_json::from_str(&text).map_err(|error| format!("{}: {error}", path.display()))?;
+    let folder = super::repo_root().join("corpus/regressions").join(&finding.target);
+    std::fs::create_dir_all(&folder).map_err(|error| format!("{}: {error}", folder.display()))?;
+    let destination = folder.join(finding.signature.id());
+    let minimized = args.finding.join("minimized");
+    std::fs::copy(&minimized, &destination).map_err(|error| format!("{}: {error}", minimized.display()))?;
+    println!("{} -> {}", minimized.display(), destination.display());
+    println!("cargo test replays it from now on; it fails until the bug is fixed.");
+    Ok(ExitCode::SUCCESS)
+}
