@@ -7,7 +7,14 @@
 //! never grows past the policy cap; and wasmi, run on the same module with the
 //! same request, agrees on trap or no trap and on the digest of the final
 //! memory, unless either side ran out of fuel or hit a limit.
+//!
+//! The loader only ever calls `main`, so a probe module's `main` reads a
+//! probe number from the request and runs that probe; the harness invokes the
+//! same loaded function once per probe (at most [`probes::MAX_PROBES`]), each
+//! in a fresh store. A wasm-smith module is invoked once. Compiling dominates
+//! the cost of an input, so [`cache`] keeps the last few compiled modules.
 
+pub mod cache;
 pub mod oracles;
 pub mod probes;
 pub mod smith;
@@ -17,7 +24,7 @@ pub mod wasmi_diff;
 use std::sync::Arc;
 
 use arbitrary::Unstructured;
-use loader::{Function, Outcome, Storage};
+use loader::{Function, Outcome, Rejection, Storage};
 
 use crate::report::Report;
 use crate::shared_loader::loader;
@@ -29,7 +36,7 @@ use wasmi_diff::WasmiModule;
 pub fn run(data: &[u8]) -> Report {
     let mut u = Unstructured::new(data);
     let choice = u.arbitrary::<u8>().unwrap_or_default();
-    if choice % 2 == 0 { run_probes(&mut u) } else { run_smith(&mut u) }
+    if choice.is_multiple_of(2) { run_probes(&mut u) } else { run_smith(&mut u) }
 }
 
 /// The probe generator: one invocation per probe, each checked by all three oracles.
@@ -44,27 +51,27 @@ fn run_probes(u: &mut Unstructured<'_>) -> Report {
     });
     let bytes = module.encode();
     let mut labels = vec!["generator:probes".to_owned()];
-    let function = match loader().load(&bytes) {
-        Ok(function) => function,
+    let compiled = match load(&bytes, &mut labels) {
+        Ok(compiled) => compiled,
         Err(rejection) => {
             let outcome = Outcome::rejected(rejection);
             oracles::check_accepted(&outcome);
             return report(outcome, labels, bytes);
         }
     };
-    let wasmi = WasmiModule::new(&bytes);
+    let (function, wasmi) = (&compiled.function, &compiled.wasmi);
     let mut last = None;
     for (index, probe) in module.probes.iter().enumerate() {
         let request = u32::try_from(index).unwrap_or(u32::MAX).to_le_bytes();
-        let outcome = invoke(&function, &request);
+        let outcome = invoke(function, &request);
         oracles::check_memory_cap(&outcome, policy.max_memory_bytes);
         oracles::check_spec(index, spec::expect(module.model(cap), probe), &outcome);
-        differential(&wasmi, index, &request, &outcome, &mut labels);
+        differential(wasmi, index, &request, &outcome, &mut labels);
         last = Some(outcome);
     }
     match last {
         Some(outcome) => report(outcome, labels, bytes),
-        None => report(invoke(&function, &0u32.to_le_bytes()), labels, bytes),
+        None => report(invoke(function, &0u32.to_le_bytes()), labels, bytes),
     }
 }
 
@@ -76,14 +83,23 @@ fn run_smith(u: &mut Unstructured<'_>) -> Report {
         Ok((bytes, _, _)) => bytes,
         Err(_) => ProbeModule { minimum: 1, maximum: None, segment: Vec::new(), probes: Vec::new() }.encode(),
     };
-    let function = match loader().load(&bytes) {
-        Ok(function) => function,
+    let compiled = match load(&bytes, &mut labels) {
+        Ok(compiled) => compiled,
         Err(rejection) => return report(Outcome::rejected(rejection), labels, bytes),
     };
-    let outcome = invoke(&function, b"");
+    let outcome = invoke(&compiled.function, b"");
     oracles::check_memory_cap(&outcome, policy.max_memory_bytes);
-    differential(&WasmiModule::new(&bytes), 0, b"", &outcome, &mut labels);
+    differential(&compiled.wasmi, 0, b"", &outcome, &mut labels);
     report(outcome, labels, bytes)
+}
+
+/// Loads `bytes` through the cache, labelling cache hits `compile:cached`.
+fn load(bytes: &[u8], labels: &mut Vec<String>) -> Result<Arc<cache::Compiled>, Rejection> {
+    let (compiled, cached) = cache::load(bytes)?;
+    if cached {
+        labels.push("compile:cached".to_owned());
+    }
+    Ok(compiled)
 }
 
 fn invoke(function: &Function, request: &[u8]) -> Outcome {

@@ -25,7 +25,7 @@ pub const REQUEST_AT: i32 = 64;
 /// Bytes of the response: the digest, then the page count.
 pub const RESPONSE_LEN: usize = 12;
 /// Most probes (and so invocations) per input.
-pub const MAX_PROBES: usize = 4;
+pub const MAX_PROBES: usize = 3;
 /// Most steps per probe.
 pub const MAX_STEPS: usize = 4;
 /// Bytes hashed at each edge of each page: the digest covers the first and
@@ -96,17 +96,18 @@ impl ProbeModule {
         let mut functions = FunctionSection::new();
         functions.function(1).function(2);
         let mut code = CodeSection::new();
-        let mut body = Function::new([(DIGEST_LOCALS, ValType::I32), (1, ValType::I64)]);
+        // Local 0 holds the probe number, read once: a probe may overwrite the request.
+        let mut body = Function::new([(1 + DIGEST_LOCALS, ValType::I32), (1, ValType::I64)]);
         let mut sink = body.instructions();
         sink.i32_const(0).i32_const(4).call(read_request).drop();
+        sink.i32_const(0).i32_load(mem(0, 2)).i32_load(mem(0, 2)).local_set(0);
         for (index, probe) in self.probes.iter().enumerate() {
             let index = u32::try_from(index).unwrap_or(u32::MAX);
-            sink.i32_const(0).i32_load(mem(0, 2)).i32_load(mem(0, 2));
-            sink.i32_const(index.cast_signed()).i32_eq().if_(wasm_encoder::BlockType::Empty);
+            sink.local_get(0).i32_const(index.cast_signed()).i32_eq().if_(wasm_encoder::BlockType::Empty);
             emit_probe(&mut sink, probe);
             sink.end();
         }
-        emit_digest(&mut sink, write_response, 0);
+        emit_digest(&mut sink, write_response, 1);
         sink.end();
         code.function(&body);
         let mut body = Function::new([]);
