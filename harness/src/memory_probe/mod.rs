@@ -80,7 +80,7 @@ fn run_smith(u: &mut Unstructured<'_>) -> Report {
     let policy = loader().policy();
     let mut labels = vec!["generator:wasm-smith".to_owned()];
     let bytes = match smith::generate(u, policy.max_memory_bytes as u64) {
-        Ok((bytes, _, _)) => bytes,
+        Ok(bytes) => bytes,
         Err(_) => ProbeModule { minimum: 1, maximum: None, segment: Vec::new(), probes: Vec::new() }.encode(),
     };
     let compiled = match load(&bytes, &mut labels) {

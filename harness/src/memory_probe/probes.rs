@@ -7,7 +7,7 @@
 //! The harness invokes the same loaded function once per probe, each time in
 //! a fresh store, with the probe's number as the request.
 //!
-//! Memory layout the runtime functions rely on: `read_request` writes the
+//! Memory layout `main` relies on: `read_request` writes the
 //! request pointer and length at 0 and 4; `alloc` always returns
 //! [`REQUEST_AT`]; the response is the 8-byte digest at 0 followed by the page
 //! count (u32 LE) at 8.
