@@ -1,0 +1,203 @@
+//! The layer's three oracles. Each takes the loader's result as an argument
+//! and panics with a message starting `oracle:` when it does not hold.
+
+use loader::{End, Outcome, TrapCode};
+
+use super::probes::RESPONSE_LEN;
+use super::spec::Expected;
+use super::wasmi_diff::{WasmiEnd, WasmiRun};
+
+/// Whether the loader's run ended on fuel, time or a resource cap: such runs
+/// are counted, never compared.
+pub fn loader_was_limited(outcome: &Outcome) -> bool {
+    matches!(
+        outcome.end,
+        End::OutOfFuel | End::DeadlineExceeded | End::LimitExceeded(_) | End::Trap(TrapCode::StackOverflow)
+    )
+}
+
+/// Oracle 1: probe `probe` traps out of bounds exactly when the specification
+/// says it must, and when it completes, its memory has the pages the
+/// specification says (so every grow succeeded or failed as it must).
+pub fn check_spec(probe: usize, expected: Expected, outcome: &Outcome) {
+    if loader_was_limited(outcome) {
+        return;
+    }
+    match expected {
+        Expected::Trap { step } => assert!(
+            outcome.end == End::Trap(TrapCode::MemoryOutOfBounds),
+            "oracle: probe {probe} must trap out of bounds at step {step}, but the loader ended with {}",
+            outcome.end
+        ),
+        Expected::Completes { pages } => {
+            assert!(
+                outcome.end == End::Ok,
+                "oracle: probe {probe} must complete, but the loader ended with {}",
+                outcome.end
+            );
+            let reported = response_pages(&outcome.response);
+            assert!(
+                reported == Some(pages),
+                "oracle: probe {probe} must end with {pages} pages of memory, but the guest reported {reported:?}"
+            );
+        }
+    }
+}
+
+/// The page count a probe module's response reports.
+pub fn response_pages(response: &[u8]) -> Option<u64> {
+    let bytes: [u8; 4] = response.get(8..RESPONSE_LEN)?.try_into().ok()?;
+    Some(u64::from(u32::from_le_bytes(bytes)))
+}
+
+/// Oracle 2: the loader never let memory grow past the policy's cap.
+pub fn check_memory_cap(outcome: &Outcome, max_memory_bytes: usize) {
+    assert!(
+        outcome.peak_memory_bytes <= max_memory_bytes,
+        "oracle: memory grew to {} bytes, past the policy cap of {max_memory_bytes}",
+        outcome.peak_memory_bytes
+    );
+    if let Some(pages) = response_pages(&outcome.response) {
+        let bytes = pages * super::spec::PAGE;
+        assert!(
+            bytes <= max_memory_bytes as u64,
+            "oracle: the guest saw {bytes} bytes of memory, past the policy cap of {max_memory_bytes}"
+        );
+    }
+}
+
+/// Oracle 3: call `call` agrees with wasmi on trap or no trap and on the
+/// response (the digest of the final memory). Runs where either side was
+/// limited are skipped; returns whether the call was compared.
+pub fn check_differential(call: usize, outcome: &Outcome, wasmi: &WasmiRun) -> bool {
+    if loader_was_limited(outcome) || matches!(wasmi.end, WasmiEnd::Limited(_)) {
+        return false;
+    }
+    let loader_trapped = !matches!(outcome.end, End::Ok);
+    let wasmi_trapped = matches!(wasmi.end, WasmiEnd::Trap(_));
+    assert!(
+        loader_trapped == wasmi_trapped,
+        "oracle: call {call}: the loader ended with {} but wasmi with {:?}",
+        outcome.end,
+        wasmi.end
+    );
+    if !loader_trapped {
+        assert!(
+            outcome.response == wasmi.response,
+            "oracle: call {call}: final memory digests differ: loader {:02x?}, wasmi {:02x?}",
+            outcome.response,
+            wasmi.response
+        );
+    }
+    true
+}
+
+/// A probe module is valid and follows the ABI: the loader must accept it.
+pub fn check_accepted(outcome: &Outcome) {
+    if let End::Rejected(rejection) = &outcome.end {
+        panic!("oracle: the loader rejected a well-formed probe module: {rejection}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use loader::{Rejection, Resource, Stage};
+
+    fn ended(end: End, response: &[u8]) -> Outcome {
+        let mut outcome = Outcome::rejected(Rejection { stage: Stage::Execute, reason: String::new() });
+        outcome.stage = Stage::HostCall;
+        outcome.end = end;
+        outcome.response = response.to_vec();
+        outcome
+    }
+
+    fn response(digest: u64, pages: u32) -> Vec<u8> {
+        [&digest.to_le_bytes()[..], &pages.to_le_bytes()].concat()
+    }
+
+    fn wasmi(end: WasmiEnd, response: Vec<u8>) -> WasmiRun {
+        WasmiRun { end, response }
+    }
+
+    #[test]
+    #[should_panic(expected = "oracle: probe 2 must trap out of bounds at step 1")]
+    fn spec_fires_when_an_out_of_bounds_probe_completes() {
+        check_spec(2, Expected::Trap { step: 1 }, &ended(End::Ok, &response(1, 1)));
+    }
+
+    #[test]
+    #[should_panic(expected = "oracle: probe 0 must trap out of bounds")]
+    fn spec_fires_on_the_wrong_trap() {
+        check_spec(0, Expected::Trap { step: 0 }, &ended(End::Trap(TrapCode::Unreachable), &[]));
+    }
+
+    #[test]
+    #[should_panic(expected = "oracle: probe 0 must complete")]
+    fn spec_fires_when_an_in_bounds_probe_traps() {
+        check_spec(0, Expected::Completes { pages: 1 }, &ended(End::Trap(TrapCode::MemoryOutOfBounds), &[]));
+    }
+
+    #[test]
+    #[should_panic(expected = "oracle: probe 1 must end with 2 pages of memory, but the guest reported Some(257)")]
+    fn spec_fires_when_a_grow_the_policy_refuses_succeeds() {
+        check_spec(1, Expected::Completes { pages: 2 }, &ended(End::Ok, &response(1, 257)));
+    }
+
+    #[test]
+    fn spec_stays_quiet_on_agreement_and_on_limited_runs() {
+        check_spec(0, Expected::Trap { step: 0 }, &ended(End::Trap(TrapCode::MemoryOutOfBounds), &[]));
+        check_spec(0, Expected::Completes { pages: 3 }, &ended(End::Ok, &response(7, 3)));
+        check_spec(0, Expected::Completes { pages: 3 }, &ended(End::OutOfFuel, &[]));
+        check_spec(0, Expected::Trap { step: 0 }, &ended(End::LimitExceeded(Resource::HostCalls), &[]));
+    }
+
+    #[test]
+    #[should_panic(expected = "oracle: memory grew to 16842752 bytes, past the policy cap of 16777216")]
+    fn cap_fires_when_the_peak_passes_the_cap() {
+        let mut outcome = ended(End::Ok, &[]);
+        outcome.peak_memory_bytes = (16 << 20) + 65536;
+        check_memory_cap(&outcome, 16 << 20);
+    }
+
+    #[test]
+    #[should_panic(expected = "oracle: the guest saw 16842752 bytes of memory")]
+    fn cap_fires_when_the_guest_sees_more_memory_than_the_cap() {
+        check_memory_cap(&ended(End::Ok, &response(0, 257)), 16 << 20);
+    }
+
+    #[test]
+    fn cap_stays_quiet_at_the_cap() {
+        let mut outcome = ended(End::Ok, &response(0, 256));
+        outcome.peak_memory_bytes = 16 << 20;
+        check_memory_cap(&outcome, 16 << 20);
+    }
+
+    #[test]
+    #[should_panic(expected = "oracle: call 3: the loader ended with ok but wasmi with Trap")]
+    fn differential_fires_on_trap_disagreement() {
+        check_differential(3, &ended(End::Ok, &response(1, 1)), &wasmi(WasmiEnd::Trap("oob".into()), Vec::new()));
+    }
+
+    #[test]
+    #[should_panic(expected = "oracle: call 0: final memory digests differ")]
+    fn differential_fires_on_a_different_final_memory() {
+        check_differential(0, &ended(End::Ok, &response(1, 1)), &wasmi(WasmiEnd::Ok, response(2, 1)));
+    }
+
+    #[test]
+    fn differential_skips_limited_runs_and_stays_quiet_on_agreement() {
+        let limited = wasmi(WasmiEnd::Limited("fuel".into()), Vec::new());
+        assert!(!check_differential(0, &ended(End::Ok, &response(1, 1)), &limited));
+        assert!(!check_differential(0, &ended(End::OutOfFuel, &[]), &wasmi(WasmiEnd::Ok, Vec::new())));
+        assert!(check_differential(0, &ended(End::Ok, &response(1, 1)), &wasmi(WasmiEnd::Ok, response(1, 1))));
+        let trap = ended(End::Trap(TrapCode::MemoryOutOfBounds), &[]);
+        assert!(check_differential(0, &trap, &wasmi(WasmiEnd::Trap("oob".into()), Vec::new())));
+    }
+
+    #[test]
+    #[should_panic(expected = "oracle: the loader rejected a well-formed probe module")]
+    fn accepted_fires_on_a_rejection() {
+        check_accepted(&Outcome::rejected(Rejection { stage: Stage::Validate, reason: "test".into() }));
+    }
+}
