@@ -19,7 +19,7 @@ pub mod model;
 use std::collections::BTreeSet;
 use std::sync::{Arc, OnceLock};
 
-use loader::{Outcome, Storage};
+use loader::{End, Outcome, Storage};
 
 use crate::report::Report;
 use crate::shared_loader::loader;
@@ -64,25 +64,27 @@ pub fn run(data: &[u8]) -> Report {
 }
 
 /// `call:host.<name>` and `call:wasi.<name>` for each function called, once
-/// each. A run that ended early (fuel, deadline, a limit) ran the commands up
-/// to the `host` call it ended in.
+/// each. A run cut short (fuel, deadline, a trap) ran the commands up to its
+/// last recorded `host` call; after that only the first WASI call is counted,
+/// since it surely ran (a trap comes from a WASI call), the later ones may not.
 pub fn labels(commands: &[Command], outcome: &Outcome) -> Vec<String> {
-    let mut labels = BTreeSet::new();
+    let mut labels: BTreeSet<String> = outcome.host_calls.iter().map(|call| format!("call:host.{}", call.function)).collect();
+    let recorded = outcome.host_calls.len();
+    let cut_short = outcome.end != End::Ok;
+    let hung = outcome.host_calls.last().is_some_and(|call| call.status.is_none());
     // The bootstrap `read_request` is host call 0.
     let mut host_calls = 1;
     for command in commands {
-        if host_calls >= outcome.host_calls.len() && outcome.end != loader::End::Ok {
+        let Some(label) = command.label() else { continue };
+        let is_host = label.starts_with("call:host.");
+        if cut_short && host_calls >= recorded {
+            if !is_host && !hung {
+                labels.insert(label);
+            }
             break;
         }
-        if let Some(label) = command.label() {
-            if label.starts_with("call:host.") {
-                host_calls += 1;
-            }
-            labels.insert(label);
-        }
-    }
-    for call in &outcome.host_calls {
-        labels.insert(format!("call:host.{}", call.function));
+        host_calls += usize::from(is_host);
+        labels.insert(label);
     }
     labels.into_iter().collect()
 }
@@ -168,10 +170,29 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "oracle: the invocation ended with trap")]
+    #[should_panic(expected = "oracle: the invocation ended with limit-exceeded: Memory, the model predicts ok")]
     fn the_model_oracle_fires_on_a_wrong_end() {
         let (prediction, mut outcome) = run_commands(&lookup());
+        outcome.end = End::LimitExceeded(loader::Resource::Memory);
+        model::check(&prediction, &outcome);
+    }
+
+    #[test]
+    #[should_panic(expected = "oracle: the invocation trapped after host call #3 with no WASI call in between")]
+    fn the_model_oracle_fires_on_a_trap_outside_wasi() {
+        let (prediction, mut outcome) = run_commands(&lookup());
         outcome.end = End::Trap(loader::TrapCode::MemoryOutOfBounds);
+        model::check(&prediction, &outcome);
+    }
+
+    #[test]
+    fn a_wasi_call_with_an_out_of_bounds_pointer_traps_and_the_model_accepts_it() {
+        let fd_write = command::WASI.iter().position(|function| function.name == "fd_write").unwrap();
+        let mut commands = lookup();
+        commands.push(Command::Wasi { function: fd_write, args: [1, u64::from(u32::MAX), 1, 8, 0, 0, 0, 0, 0] });
+        commands.extend(lookup());
+        let (prediction, outcome) = run_commands(&commands);
+        assert!(matches!(outcome.end, End::Trap(_)), "{}", outcome.end);
         model::check(&prediction, &outcome);
     }
 

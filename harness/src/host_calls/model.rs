@@ -64,6 +64,9 @@ pub struct Prediction {
     /// Why the model stopped following the run early, if it did; `calls` and
     /// `logs` then cover only the run up to that point.
     pub lost: Option<String>,
+    /// For each call, whether the interpreter makes a WASI call after it and
+    /// before the next `host` call.
+    pub wasi_after: Vec<bool>,
 }
 
 impl Prediction {
@@ -83,6 +86,7 @@ pub fn predict(commands: &[Command], request: &[u8], storage: &Storage, limits: 
         logs: Vec::new(),
         log_bytes: 0,
         calls: Vec::new(),
+        wasi_after: Vec::new(),
         storage,
         request,
         limits,
@@ -91,13 +95,16 @@ pub fn predict(commands: &[Command], request: &[u8], storage: &Storage, limits: 
         Halt::Loop => None,
         Halt::Lost(reason) => Some(reason),
     });
-    Prediction { calls: model.calls, response: model.response, logs: model.logs, lost }
+    Prediction { calls: model.calls, response: model.response, logs: model.logs, lost, wasi_after: model.wasi_after }
 }
 
 /// The oracle: the loader's outcome agrees with the model's prediction.
 ///
 /// A run that ended by fuel or deadline is compared only over the calls that
-/// completed; a run the model lost track of, only up to that point.
+/// completed; a run the model lost track of, only up to that point. A run that
+/// trapped is compared over the calls before the trap, which must come from a
+/// WASI call: preview1 traps on out-of-bounds and misaligned pointers, and
+/// nothing else in the interpreter traps.
 pub fn check(prediction: &Prediction, outcome: &Outcome) {
     assert!(
         outcome.stage == Stage::HostCall,
@@ -106,10 +113,22 @@ pub fn check(prediction: &Prediction, outcome: &Outcome) {
         outcome.end
     );
     let timeout = outcome.is_timeout();
+    let trapped = matches!(outcome.end, End::Trap(_));
+    if trapped {
+        check_trap(prediction, outcome);
+    }
+    if prediction.lost.is_none() {
+        assert!(
+            outcome.host_calls.len() <= prediction.calls.len(),
+            "oracle: the loader recorded {} host calls, the model predicts {}",
+            outcome.host_calls.len(),
+            prediction.calls.len()
+        );
+    }
     for (index, (name, status)) in prediction.calls.iter().enumerate() {
         let Some(call) = outcome.host_calls.get(index) else {
             assert!(
-                timeout || prediction.lost.is_some(),
+                timeout || trapped || prediction.lost.is_some(),
                 "oracle: the model predicts host call #{index} host.{name}, the loader recorded only {} calls",
                 outcome.host_calls.len()
             );
@@ -134,7 +153,7 @@ pub fn check(prediction: &Prediction, outcome: &Outcome) {
             prediction.logs[index]
         );
     }
-    if timeout || prediction.lost.is_some() {
+    if timeout || trapped || prediction.lost.is_some() {
         return;
     }
     assert!(!prediction.loops(), "oracle: alloc loops forever, but the invocation ended with {}", outcome.end);
@@ -161,6 +180,18 @@ pub fn check(prediction: &Prediction, outcome: &Outcome) {
     }
 }
 
+/// A trapped run: every recorded call returned, and a WASI call follows the last.
+fn check_trap(prediction: &Prediction, outcome: &Outcome) {
+    if let Some(index) = outcome.host_calls.iter().position(|call| call.status.is_none()) {
+        panic!("oracle: host call #{index} never returned, yet the invocation trapped: {}", outcome.end);
+    }
+    let Some(last) = outcome.host_calls.len().checked_sub(1) else { return };
+    let followed_completely = prediction.lost.is_none() || last + 1 < prediction.calls.len();
+    if followed_completely && prediction.wasi_after.get(last) == Some(&false) {
+        panic!("oracle: the invocation trapped after host call #{last} with no WASI call in between: {}", outcome.end);
+    }
+}
+
 /// Why the model stopped following a run.
 enum Halt {
     /// `alloc` loops: the call never returns and the invocation ends.
@@ -178,6 +209,7 @@ struct Model<'a> {
     logs: Vec<String>,
     log_bytes: u64,
     calls: Vec<(&'static str, Option<Status>)>,
+    wasi_after: Vec<bool>,
     storage: &'a Storage,
     request: &'a [u8],
     limits: Limits,
@@ -228,14 +260,23 @@ impl Model<'_> {
                 self.grow(*pages);
             }
             Command::SetAlloc(mode) => self.mode = *mode,
-            Command::Wasi { function, args } => self.wasi_writes(*function, args),
+            Command::Wasi { function, args } => {
+                if let Some(last) = self.wasi_after.last_mut() {
+                    *last = true;
+                }
+                self.wasi_writes(*function, args);
+            }
         }
         Ok(())
     }
 
     /// Records one `host` call around its body.
     fn call(&mut self, name: &'static str, body: impl FnOnce(&mut Self) -> Result<Status, Halt>) -> Result<Status, Halt> {
-        match body(self) {
+        let result = body(self);
+        if !matches!(result, Err(Halt::Lost(_))) {
+            self.wasi_after.push(false);
+        }
+        match result {
             Ok(status) => {
                 self.calls.push((name, Some(status)));
                 Ok(status)
