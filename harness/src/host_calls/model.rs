@@ -460,6 +460,17 @@ impl Memory {
     fn load(&self, at: u64, len: u64) -> Option<Vec<u8>> {
         let end = at + len;
         let mut bytes = vec![0u8; usize::try_from(len).ok()?];
+        let overlaps = |piece: &&Piece| piece.range.start < end && at < piece.range.end;
+        if self.pieces.iter().filter(overlaps).all(|piece| piece.bytes.is_some()) {
+            for piece in self.pieces.iter().filter(overlaps) {
+                let (start, stop) = (piece.range.start.max(at), piece.range.end.min(end));
+                let source = (start - piece.range.start) as usize..(stop - piece.range.start) as usize;
+                if let Some(data) = &piece.bytes {
+                    bytes[(start - at) as usize..(stop - at) as usize].copy_from_slice(&data[source]);
+                }
+            }
+            return Some(bytes);
+        }
         let mut known = vec![true; bytes.len()];
         for piece in &self.pieces {
             let (start, stop) = (piece.range.start.max(at), piece.range.end.min(end));
