@@ -96,6 +96,7 @@ pub fn canaries() -> &'static Canaries {
     CANARIES.get_or_init(|| {
         let shm = Path::new("/dev/shm");
         let parent = if shm.is_dir() { shm.to_path_buf() } else { std::env::temp_dir() };
+        remove_stale_bases(&parent);
         let base = parent.join(format!("host_calls-{}", std::process::id()));
         let _ = fs::remove_dir_all(&base);
         match Canaries::create(&base) {
@@ -103,6 +104,18 @@ pub fn canaries() -> &'static Canaries {
             Err(error) => panic!("setup: cannot create the canaries in {}: {error}", base.display()),
         }
     })
+}
+
+/// Removes the base folders of processes that have exited (Linux: no `/proc/<pid>`).
+fn remove_stale_bases(parent: &Path) {
+    let Ok(entries) = fs::read_dir(parent) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|name| name.strip_prefix("host_calls-")) else { continue };
+        if pid.parse::<u32>().is_ok() && Path::new("/proc/self").exists() && !Path::new("/proc").join(pid).exists() {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 impl Canaries {
