@@ -156,9 +156,12 @@ impl Function {
             main.call(&mut store, ())
         });
         let state = store.into_data();
+        // A refused `memory.grow` only returns -1 to the guest; the limiter ends
+        // an invocation only by refusing what instantiation asks for.
+        let limit_hit = if outcome.stage < Stage::Execute { state.limiter.hit } else { None };
         outcome.end = match result {
             Ok(()) => End::Ok,
-            Err(error) => classify(&error, &state.limiter),
+            Err(error) => classify(&error, limit_hit),
         };
         if !state.host_calls.is_empty() {
             outcome.stage = Stage::HostCall;
@@ -177,8 +180,9 @@ fn rejection(stage: Stage, error: &wasmtime::Error) -> Rejection {
     Rejection { stage, reason: format!("{error:#}") }
 }
 
-/// Turns the error that ended an invocation into its [`End`].
-fn classify(error: &wasmtime::Error, limiter: &Limiter) -> End {
+/// Turns the error that ended an invocation into its [`End`]; `limit_hit` is
+/// the cap that refused instantiation, if one did.
+fn classify(error: &wasmtime::Error, limit_hit: Option<Resource>) -> End {
     if let Some(exit) = error.downcast_ref::<wasmtime_wasi::I32Exit>() {
         return if exit.0 == 0 { End::Ok } else { End::Exit(exit.0) };
     }
@@ -198,7 +202,7 @@ fn classify(error: &wasmtime::Error, limiter: &Limiter) -> End {
         Some(Trap::BadConversionToInteger) => TrapCode::BadConversionToInteger,
         Some(Trap::StackOverflow) => TrapCode::StackOverflow,
         Some(other) => TrapCode::Other(other.to_string()),
-        None => match limiter.hit {
+        None => match limit_hit {
             Some(resource) => return End::LimitExceeded(resource),
             None => TrapCode::Other(format!("{error:#}")),
         },

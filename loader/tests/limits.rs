@@ -51,6 +51,24 @@ fn memory_never_grows_past_the_cap() {
 }
 
 #[test]
+fn a_wasi_trap_after_a_refused_grow_is_a_trap_not_a_memory_limit() {
+    let policy = Policy { max_memory_bytes: 2 * 65536, ..Policy::default() };
+    // The refused grow only returns -1; the invocation ends later, when
+    // random_get traps on an out-of-bounds buffer.
+    let wasm = wat::parse_str(
+        r#"(module
+            (import "wasi_snapshot_preview1" "random_get" (func $random_get (param i32 i32) (result i32)))
+            (memory (export "memory") 1) (func (export "alloc") (param i32) (result i32) i32.const 0)
+            (func (export "main")
+              (drop (memory.grow (i32.const 100)))
+              (drop (call $random_get (i32.const -1) (i32.const 16)))))"#,
+    )
+    .unwrap();
+    let outcome = run_with(policy, &wasm, b"", Default::default());
+    assert!(matches!(outcome.end, End::Trap(TrapCode::Other(_))), "{}", outcome.end);
+}
+
+#[test]
 fn endless_recursion_is_a_stack_overflow() {
     let wasm = wat::parse_str(
         r#"(module (memory (export "memory") 1) (func (export "alloc") (param i32) (result i32) i32.const 0)

@@ -1,0 +1,155 @@
+;; The host_calls interpreter: reads the request as a list of commands and
+;; performs each in turn. Loaded once per process by harness::host_calls.
+;;
+;; Request layout: a sequence of records, each `op: u32` then nine `u64`
+;; arguments (76 bytes); a `write` record (op 4) is followed by its payload
+;; of `arg1` bytes. Ops: 0 read_request, 1 write_response, 2 log,
+;; 3 storage_get, 4 write(address, length), 5 grow(pages),
+;; 6 set_alloc(mode, param), 16 + k the k-th WASI function below.
+;; Unknown ops are skipped; a truncated record ends the list.
+;;
+;; alloc modes: 0 bump allocator, 1 return param, 2 trap, 3 loop forever,
+;; 4 grow by param pages and return the old end of memory.
+(module
+  (import "host" "read_request" (func $read_request (param i32 i32) (result i32)))
+  (import "host" "write_response" (func $write_response (param i32 i32) (result i32)))
+  (import "host" "log" (func $log (param i32 i32) (result i32)))
+  (import "host" "storage_get" (func $storage_get (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_pread" (func $fd_pread (param i32 i32 i32 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_pwrite" (func $fd_pwrite (param i32 i32 i32 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_close" (func $fd_close (param i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_seek" (func $fd_seek (param i32 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_tell" (func $fd_tell (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_prestat_get" (func $fd_prestat_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_prestat_dir_name" (func $fd_prestat_dir_name (param i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_filestat_get" (func $fd_filestat_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_fdstat_get" (func $fd_fdstat_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_readdir" (func $fd_readdir (param i32 i32 i32 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_renumber" (func $fd_renumber (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_sync" (func $fd_sync (param i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_open" (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_filestat_get" (func $path_filestat_get (param i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_create_directory" (func $path_create_directory (param i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_remove_directory" (func $path_remove_directory (param i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_unlink_file" (func $path_unlink_file (param i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_rename" (func $path_rename (param i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_symlink" (func $path_symlink (param i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_readlink" (func $path_readlink (param i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_link" (func $path_link (param i32 i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_filestat_set_times" (func $path_filestat_set_times (param i32 i32 i32 i32 i64 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "environ_get" (func $environ_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "environ_sizes_get" (func $environ_sizes_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "args_get" (func $args_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "args_sizes_get" (func $args_sizes_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "clock_time_get" (func $clock_time_get (param i32 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "clock_res_get" (func $clock_res_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "random_get" (func $random_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "sched_yield" (func $sched_yield (result i32)))
+
+  (memory (export "memory") 2)
+
+  ;; The bump pointer of alloc mode 0; the request lands here first.
+  (global $bump (mut i32) (i32.const 1024))
+  (global $mode (mut i32) (i32.const 0))
+  (global $param (mut i32) (i32.const 0))
+  ;; The record being performed.
+  (global $cmd (mut i32) (i32.const 0))
+
+  (func (export "alloc") (param $len i32) (result i32)
+    (local $ptr i32)
+    (if (i32.eq (global.get $mode) (i32.const 1)) (then (return (global.get $param))))
+    (if (i32.eq (global.get $mode) (i32.const 2)) (then unreachable))
+    (if (i32.eq (global.get $mode) (i32.const 3)) (then (loop $forever (br $forever))))
+    (if (i32.eq (global.get $mode) (i32.const 4))
+      (then (return (i32.mul (memory.grow (global.get $param)) (i32.const 65536)))))
+    (local.set $ptr (global.get $bump))
+    (global.set $bump (i32.add (global.get $bump) (local.get $len)))
+    (local.get $ptr))
+
+  ;; Argument $i of the current record, as i64 and as i32.
+  (func $a64 (param $i i32) (result i64)
+    (i64.load (i32.add (global.get $cmd) (i32.add (i32.const 4) (i32.shl (local.get $i) (i32.const 3))))))
+  (func $a (param $i i32) (result i32)
+    (i32.wrap_i64 (call $a64 (local.get $i))))
+
+  ;; Copies $len bytes from $src to $dst if the destination fits in memory.
+  (func $write (param $dst i32) (param $src i32) (param $len i32)
+    (if (i64.le_u
+          (i64.add (i64.extend_i32_u (local.get $dst)) (i64.extend_i32_u (local.get $len)))
+          (i64.mul (i64.extend_i32_u (memory.size)) (i64.const 65536)))
+      (then (memory.copy (local.get $dst) (local.get $src) (local.get $len)))))
+
+  ;; Performs the call or memory operation `op` with the current record's arguments.
+  (func $exec (param $op i32)
+    (if (i32.eq (local.get $op) (i32.const 0)) (then (drop (call $read_request (call $a (i32.const 0)) (call $a (i32.const 1)))) (return)))
+    (if (i32.eq (local.get $op) (i32.const 1)) (then (drop (call $write_response (call $a (i32.const 0)) (call $a (i32.const 1)))) (return)))
+    (if (i32.eq (local.get $op) (i32.const 2)) (then (drop (call $log (call $a (i32.const 0)) (call $a (i32.const 1)))) (return)))
+    (if (i32.eq (local.get $op) (i32.const 3))
+      (then (drop (call $storage_get (call $a (i32.const 0)) (call $a (i32.const 1)) (call $a (i32.const 2)) (call $a (i32.const 3)))) (return)))
+    (if (i32.eq (local.get $op) (i32.const 5)) (then (drop (memory.grow (call $a (i32.const 0)))) (return)))
+    (if (i32.eq (local.get $op) (i32.const 6))
+      (then (global.set $mode (call $a (i32.const 0))) (global.set $param (call $a (i32.const 1))) (return)))
+    (if (i32.eq (local.get $op) (i32.const 16)) (then (drop (call $fd_write (call $a (i32.const 0)) (call $a (i32.const 1)) (call $a (i32.const 2)) (call $a (i32.const 3)))) (return)))
+    (if (i32.eq (local.get $op) (i32.const 17)) (then (drop (call $fd_read (call $a (i32.const 0)) (call $a (i32.const 1)) (call $a (i32.const 2)) (call $a (i32.const 3)))) (return)))
+    (if (i32.eq (local.get $op) (i32.const 18)) (then (drop (call $fd_pread (call $a (i32.const 0)) (call $a (i32.const 1)) (call $a (i32.const 2)) (call $a64 (i32.const 3)) (call $a (i32.const 4)))) (return)))
+    (if (i32.eq (local.get $op) (i32.const 19)) (then (drop (call $fd_pwrite (call $a (i32.const 0)) (call $a (i32.const 1)) (call $a (i32.const 2)) (call $a64 (i32.const 3)) (call $a (i32.const 4)))) (return)))
+    (if (i32.eq (local.get $op) (i32.const 20)) (then (drop (call $fd_close (call $a (i32.const 0)))) (return)))
+    (if (i32.eq (local.get $op) (i32.const 21)) (then (drop (call $fd_seek (call $a (i32.const 0)) (call $a64 (i32.const 1)) (call $a (i32.const 2)) (call $a (i32.const 3)))) (return)))
+    (if (i32.eq (local.get $op) (i32.const 22)) (then (drop (call $fd_tell (call $a (i32.const 0)) (call $a (i32.const 1)))) (return)))
+    (if (i32.eq (local.get $op) (i32.const 23)) (then (drop (call $fd_prestat_get (call $a (i32.const 0)) (call $a (i32.const 1)))) (return)))
+    (if (i32.eq (local.get $op) (i32.const 24)) (then (drop (call $fd_prestat_dir_name (call $a (i32.const 0)) (call $a (i32.const 1)) (call $a (i32.const 2)))) (return)))
+    (if (i32.eq (local.get $op) (i32.const 25)) (then (drop (call $fd_filestat_get (call $a (i32.const 0)) (call $a (i32.const 1)))) (return)))
+    (if (i32.eq (local.get $op) (i32.const 26)) (then (drop (call $fd_fdstat_get (call $a (i32.const 0)) (call $a (i32.const 1)))) (return)))
+    (if (i32.eq (local.get $op) (i32.const 27)) (then (drop (call $fd_readdir (call $a (i32.const 0)) (call $a (i32.const 1)) (call $a (i32.const 2)) (call $a64 (i32.const 3)) (call $a (i32.const 4)))) (return)))
+    (if (i32.eq (local.get $op) (i32.const 28)) (then (drop (call $fd_renumber (call $a (i32.const 0)) (call $a (i32.const 1)))) (return)))
+    (if (i32.eq (local.get $op) (i32.const 29)) (then (drop (call $fd_sync (call $a (i32.const 0)))) (return)))
+    (if (i32.eq (local.get $op) (i32.const 30))
+      (then (drop (call $path_open (call $a (i32.const 0)) (call $a (i32.const 1)) (call $a (i32.const 2)) (call $a (i32.const 3)) (call $a (i32.const 4))
+                                   (call $a64 (i32.const 5)) (call $a64 (i32.const 6)) (call $a (i32.const 7)) (call $a (i32.const 8)))) (return)))
+    (if (i32.eq (local.get $op) (i32.const 31)) (then (drop (call $path_filestat_get (call $a (i32.const 0)) (call $a (i32.const 1)) (call $a (i32.const 2)) (call $a (i32.const 3)) (call $a (i32.const 4)))) (return)))
+    (if (i32.eq (local.get $op) (i32.const 32)) (then (drop (call $path_create_directory (call $a (i32.const 0)) (call $a (i32.const 1)) (call $a (i32.const 2)))) (return)))
+    (if (i32.eq (local.get $op) (i32.const 33)) (then (drop (call $path_remove_directory (call $a (i32.const 0)) (call $a (i32.const 1)) (call $a (i32.const 2)))) (return)))
+    (if (i32.eq (local.get $op) (i32.const 34)) (then (drop (call $path_unlink_file (call $a (i32.const 0)) (call $a (i32.const 1)) (call $a (i32.const 2)))) (return)))
+    (if (i32.eq (local.get $op) (i32.const 35))
+      (then (drop (call $path_rename (call $a (i32.const 0)) (call $a (i32.const 1)) (call $a (i32.const 2)) (call $a (i32.const 3)) (call $a (i32.const 4)) (call $a (i32.const 5)))) (return)))
+    (if (i32.eq (local.get $op) (i32.const 36))
+      (then (drop (call $path_symlink (call $a (i32.const 0)) (call $a (i32.const 1)) (call $a (i32.const 2)) (call $a (i32.const 3)) (call $a (i32.const 4)))) (return)))
+    (if (i32.eq (local.get $op) (i32.const 37))
+      (then (drop (call $path_readlink (call $a (i32.const 0)) (call $a (i32.const 1)) (call $a (i32.const 2)) (call $a (i32.const 3)) (call $a (i32.const 4)) (call $a (i32.const 5)))) (return)))
+    (if (i32.eq (local.get $op) (i32.const 38))
+      (then (drop (call $path_link (call $a (i32.const 0)) (call $a (i32.const 1)) (call $a (i32.const 2)) (call $a (i32.const 3)) (call $a (i32.const 4)) (call $a (i32.const 5)) (call $a (i32.const 6)))) (return)))
+    (if (i32.eq (local.get $op) (i32.const 39))
+      (then (drop (call $path_filestat_set_times (call $a (i32.const 0)) (call $a (i32.const 1)) (call $a (i32.const 2)) (call $a (i32.const 3))
+                                                 (call $a64 (i32.const 4)) (call $a64 (i32.const 5)) (call $a (i32.const 6)))) (return)))
+    (if (i32.eq (local.get $op) (i32.const 40)) (then (drop (call $environ_get (call $a (i32.const 0)) (call $a (i32.const 1)))) (return)))
+    (if (i32.eq (local.get $op) (i32.const 41)) (then (drop (call $environ_sizes_get (call $a (i32.const 0)) (call $a (i32.const 1)))) (return)))
+    (if (i32.eq (local.get $op) (i32.const 42)) (then (drop (call $args_get (call $a (i32.const 0)) (call $a (i32.const 1)))) (return)))
+    (if (i32.eq (local.get $op) (i32.const 43)) (then (drop (call $args_sizes_get (call $a (i32.const 0)) (call $a (i32.const 1)))) (return)))
+    (if (i32.eq (local.get $op) (i32.const 44)) (then (drop (call $clock_time_get (call $a (i32.const 0)) (call $a64 (i32.const 1)) (call $a (i32.const 2)))) (return)))
+    (if (i32.eq (local.get $op) (i32.const 45)) (then (drop (call $clock_res_get (call $a (i32.const 0)) (call $a (i32.const 1)))) (return)))
+    (if (i32.eq (local.get $op) (i32.const 46)) (then (drop (call $random_get (call $a (i32.const 0)) (call $a (i32.const 1)))) (return)))
+    (if (i32.eq (local.get $op) (i32.const 47)) (then (drop (call $sched_yield)) (return))))
+
+  (func (export "main")
+    (local $cursor i32) (local $end i32) (local $op i32) (local $len i32)
+    ;; Bootstrap: the request, placed by the bump allocator, slots at 0 and 4.
+    (if (call $read_request (i32.const 0) (i32.const 4)) (then (return)))
+    (local.set $cursor (i32.load (i32.const 0)))
+    (local.set $end (i32.add (local.get $cursor) (i32.load (i32.const 4))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.lt_u (i32.sub (local.get $end) (local.get $cursor)) (i32.const 76)))
+        (global.set $cmd (local.get $cursor))
+        (local.set $cursor (i32.add (local.get $cursor) (i32.const 76)))
+        (local.set $op (i32.load (global.get $cmd)))
+        (if (i32.eq (local.get $op) (i32.const 4))
+          (then
+            (local.set $len (call $a (i32.const 1)))
+            (br_if $done (i32.gt_u (local.get $len) (i32.sub (local.get $end) (local.get $cursor))))
+            (call $write (call $a (i32.const 0)) (local.get $cursor) (local.get $len))
+            (local.set $cursor (i32.add (local.get $cursor) (local.get $len))))
+          (else (call $exec (local.get $op))))
+        (br $next))))
+)
