@@ -34,8 +34,8 @@ pub fn reference_verdict(module: &[u8]) -> Verdict {
 
 /// Panics with `oracle:` when the loader's `outcome` for `module` disagrees
 /// with [`reference_verdict`], or rejects the module at a stage none of the
-/// applied `defects` belongs to.
-pub fn check_verdict(module: &[u8], defects: &[Defect], outcome: &Outcome) {
+/// applied `defects` belongs to. Returns the independent verdict.
+pub fn check_verdict(module: &[u8], defects: &[Defect], outcome: &Outcome) -> Verdict {
     let verdict = reference_verdict(module);
     let rejected_at = match &outcome.end {
         End::Rejected(rejection) => Some(rejection.stage),
@@ -59,12 +59,13 @@ pub fn check_verdict(module: &[u8], defects: &[Defect], outcome: &Outcome) {
             panic!("oracle: the loader rejected a valid, ABI-conformant module at {stage}: {}", outcome.end)
         }
     }
-    let Some(stage) = rejected_at.filter(|_| verdict != Verdict::Valid) else { return };
+    let Some(stage) = rejected_at.filter(|_| verdict != Verdict::Valid) else { return verdict };
     if !defects.is_empty() && !defects.iter().any(|defect| defect.kind.stages().contains(&stage)) {
         let names: Vec<&str> = defects.iter().map(|defect| defect.kind.name()).collect();
         let stages: Vec<&str> = defects.iter().flat_map(|defect| defect.kind.stages()).map(|stage| stage.name()).collect();
         panic!("oracle: defects {names:?} belong to stages {stages:?}, but the loader rejected at {stage}: {}", outcome.end);
     }
+    verdict
 }
 
 /// The first ABI rule a valid module breaks, if any: imports only from the
