@@ -60,6 +60,8 @@ catalog! {
     BadLocalIndex => "bad-local-index", Code, 2, [Validate], "A `local.get` or `local.set` past the function's locals.";
     BadGlobalIndex => "bad-global-index", Code, 2, [Validate], "A `global.get` or `global.set` past the module's globals.";
     BadTypeIndex => "bad-type-index", Code, 2, [Validate], "A block type or function declaration naming a type that does not exist.";
+    BadTableIndex => "bad-table-index", Code, 2, [Validate], "A `call_indirect` or `table.init` naming a table that does not exist or is not table 0.";
+    BadSegmentIndex => "bad-segment-index", Code, 2, [Validate], "A `data.drop`, `memory.init` or `elem.drop` of a segment that does not exist.";
     BadMemoryIndex => "bad-memory-index", Code, 2, [Validate], "A memory operator naming memory 1 or more (multi-memory is off).";
     BadBranchDepth => "bad-branch-depth", Code, 2, [Validate], "A branch to a label deeper than the nesting.";
     HugeOffset => "huge-memarg-offset", Code, 2, [Validate], "A load or store with an offset of 2^32 or more on a 32-bit memory.";

@@ -23,6 +23,9 @@ struct Info {
     imported_funcs: u32,
     globals: u32,
     has_table: bool,
+    /// Element and data segments.
+    elements: u32,
+    data: u32,
     main: u32,
     alloc: u32,
 }
@@ -57,6 +60,8 @@ impl Info {
                 }
                 Payload::TableSection(reader) => info.has_table |= reader.count() > 0,
                 Payload::GlobalSection(reader) => info.globals += reader.count(),
+                Payload::ElementSection(reader) => info.elements = reader.count(),
+                Payload::DataSection(reader) => info.data = reader.count(),
                 Payload::ExportSection(reader) => {
                     for export in reader {
                         let export = export?;
@@ -234,6 +239,20 @@ impl<'a> Rewriter<'a> {
             DefectKind::BadTypeIndex if defect.picks[2] % 2 == 0 => {
                 vec![I::Block(BlockType::FunctionType(len(&self.info.type_params) + amount)), I::End]
             }
+            // Table 1 and up needs reference types; with no table even table 0 is missing.
+            DefectKind::BadTableIndex => {
+                let table = if self.info.has_table { 1 + amount } else { amount };
+                match variant(2) {
+                    0 => vec![I::I32Const(0), I::CallIndirect { type_index: 0, table_index: table }],
+                    _ => vec![I::I32Const(0), I::I32Const(0), I::I32Const(0), I::TableInit { elem_index: 0, table }],
+                }
+            }
+            // Without a data count section `data.drop` and `memory.init` are invalid whatever the index.
+            DefectKind::BadSegmentIndex => match variant(3) {
+                0 => vec![I::DataDrop(self.info.data + amount)],
+                1 => vec![I::I32Const(0), I::I32Const(0), I::I32Const(0), I::MemoryInit { mem: 0, data_index: self.info.data + amount }],
+                _ => vec![I::ElemDrop(self.info.elements + amount)],
+            },
             DefectKind::BadMemoryIndex => match variant(3) {
                 0 => vec![I::I32Const(0), I::I32Load(mem(0, 2, 1 + amount)), I::Drop],
                 1 => vec![I::MemorySize(1 + amount), I::Drop],
