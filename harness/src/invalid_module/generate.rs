@@ -32,19 +32,19 @@ fn config() -> &'static Config {
         Config {
             available_imports: Some(wat(AVAILABLE_IMPORTS)),
             exports: Some(wat(EXPORTS)),
-            max_funcs: 5,
-            max_instructions: 24,
-            max_types: 6,
+            max_funcs: 3,
+            max_instructions: 6,
+            max_types: 3,
             max_type_size: 16,
             max_imports: 4,
-            max_globals: 3,
+            max_globals: 2,
             max_tables: 1,
             max_table_elements: 16,
             // The exported memory is the one memory; wasm-smith adds it beyond this maximum.
             max_memories: 0,
             max_memory32_bytes: 4 * loader::abi::WASM_PAGE_BYTES,
-            max_data_segments: 2,
-            max_element_segments: 2,
+            max_data_segments: 1,
+            max_element_segments: 1,
             max_elements: 4,
             reference_types_enabled: false,
             simd_enabled: false,
@@ -66,10 +66,17 @@ fn config() -> &'static Config {
     })
 }
 
-/// A valid module that follows the ABI, generated from `u`. If wasm-smith
-/// gives up on the input, the module generated from no input at all.
+/// Input bytes wasm-smith may use: past this it generates from zeros, which
+/// bounds the time one input takes.
+const MAX_GENERATOR_BYTES: usize = 112;
+
+/// A valid module that follows the ABI, generated from (at most
+/// [`MAX_GENERATOR_BYTES`] of) `u`. If wasm-smith gives up on the input, the
+/// module generated from no input at all.
 pub fn valid_module(u: &mut Unstructured<'_>) -> Vec<u8> {
-    match wasm_smith::Module::new(config().clone(), u) {
+    let len = u.len().min(MAX_GENERATOR_BYTES);
+    let Ok(bytes) = u.bytes(len) else { return minimal_module() };
+    match wasm_smith::Module::new(config().clone(), &mut Unstructured::new(bytes)) {
         Ok(module) => module.to_bytes(),
         Err(_) => minimal_module(),
     }

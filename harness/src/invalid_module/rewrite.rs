@@ -236,7 +236,7 @@ impl<'a> Rewriter<'a> {
                 _ => vec![I::I32Const(0), I::GlobalSet(self.globals_after() + amount)],
             },
             // Odd variants of bad-type-index go to the function section instead.
-            DefectKind::BadTypeIndex if defect.picks[2] % 2 == 0 => {
+            DefectKind::BadTypeIndex if defect.picks[2].is_multiple_of(2) => {
                 vec![I::Block(BlockType::FunctionType(len(&self.info.type_params) + amount)), I::End]
             }
             // Table 1 and up needs reference types; with no table even table 0 is missing.
@@ -267,7 +267,7 @@ impl<'a> Rewriter<'a> {
                 }
             }
             DefectKind::HugeOffset => {
-                let offset = if amount % 2 == 0 { (1 << 32) + u64::from(amount) } else { u64::MAX - u64::from(amount) };
+                let offset = if amount.is_multiple_of(2) { (1 << 32) + u64::from(amount) } else { u64::MAX - u64::from(amount) };
                 match variant(4) {
                     0 => vec![I::I32Const(0), I::I32Load(mem(offset, 2, 0)), I::Drop],
                     1 => vec![I::I32Const(0), I::I64Load8U(mem(offset, 0, 0)), I::Drop],
@@ -429,11 +429,10 @@ impl Reencode for Rewriter<'_> {
         for (index, table) in section.into_iter().enumerate() {
             let table = table?;
             let mut ty = self.table_type(table.ty)?;
-            if let Some(defect) = self.each(DefectKind::MinOverMax).find(|defect| defect.picks[2] % 2 == 1) {
-                if index == 0 {
-                    let amount = u64::from((defect.picks[2] >> 8) % 1000);
-                    (ty.minimum, ty.maximum) = (amount + 1, Some(amount));
-                }
+            let defect = self.each(DefectKind::MinOverMax).find(|defect| defect.picks[2] % 2 == 1);
+            if let (0, Some(defect)) = (index, defect) {
+                let amount = u64::from((defect.picks[2] >> 8) % 1000);
+                (ty.minimum, ty.maximum) = (amount + 1, Some(amount));
             }
             match table.init {
                 wasmparser::TableInit::RefNull => tables.table(ty),
