@@ -104,7 +104,7 @@ pub fn apply(module: &[u8], defect: &Defect) -> Option<Vec<u8>> {
                 }
                 let size = u32::try_from(section.payload.len()).ok()?;
                 let encoded = if defect.kind == DefectKind::LyingSize {
-                    leb(lie(size, amount))
+                    leb(past_the_end(module.len(), amount))
                 } else if defect.pick(1, 2) == 0 {
                     padded_leb(size, 6 + (amount % 5) as usize)
                 } else {
@@ -121,17 +121,15 @@ pub fn apply(module: &[u8], defect: &Defect) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// A size that is not `size`: a little more or less, or far past the end.
-fn lie(size: u32, amount: u32) -> u32 {
-    let delta = 1 + amount % 16;
-    match amount % 3 {
-        0 if size >= delta => size - delta,
-        1 => u32::MAX - amount,
-        _ => size.saturating_add(delta),
-    }
+/// A size that claims more than the `available` bytes: the decoder runs
+/// off the end at once. (Smaller lies make it read the next bytes as
+/// something else, which is layer 1's ground, not this layer's.)
+fn past_the_end(available: usize, amount: u32) -> u32 {
+    let available = u32::try_from(available).unwrap_or(u32::MAX);
+    if amount.is_multiple_of(2) { available.saturating_add(1 + amount % 16) } else { u32::MAX - amount }.max(available.saturating_add(1))
 }
 
-/// The code section's payload with one function body's size changed.
+/// The code section's payload with one function body's size past its end.
 fn lie_about_body(payload: &[u8], defect: &Defect) -> Option<Vec<u8>> {
     let (count, mut rest) = read_leb(payload)?;
     let target = defect.pick(1, count);
@@ -139,7 +137,7 @@ fn lie_about_body(payload: &[u8], defect: &Defect) -> Option<Vec<u8>> {
     for index in 0..count {
         let (size, after_size) = read_leb(rest)?;
         let (body, after) = after_size.split_at_checked(usize::try_from(size).ok()?)?;
-        let told = if index == target { lie(size, (defect.picks[2] >> 8) % 1000) } else { size };
+        let told = if index == target { past_the_end(payload.len(), (defect.picks[2] >> 8) % 1000) } else { size };
         out.extend_from_slice(&leb(told));
         out.extend_from_slice(body);
         rest = after;
@@ -159,10 +157,10 @@ mod tests {
     }
 
     #[test]
-    fn lies_always_differ_from_the_truth() {
-        for size in [0, 1, 5, 200] {
+    fn lies_point_past_the_end() {
+        for available in [0, 1, 5, 200] {
             for amount in 0..60 {
-                assert_ne!(lie(size, amount), size);
+                assert!(past_the_end(available, amount) as usize > available);
             }
         }
     }

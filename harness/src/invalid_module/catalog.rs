@@ -79,7 +79,7 @@ catalog! {
     MistypedExport => "mistyped-export", Module, 3, [AbiCheck], "`main`, `alloc` or `memory` exported with the wrong kind or signature.";
     SectionOrder => "section-out-of-order", Bytes, 1, [Parse], "Two sections swapped (wasmparser's parser checks the order).";
     SectionDuplicated => "section-duplicated", Bytes, 1, [Parse], "A section repeated.";
-    LyingSize => "lying-size", Bytes, 1, [Parse, Validate], "A section or function body whose declared size is wrong.";
+    LyingSize => "lying-size", Bytes, 1, [Parse, Validate], "A section or function body whose declared size runs past the end.";
     OverlongLeb => "overlong-leb", Bytes, 1, [Parse], "A section size in an LEB128 longer than 5 bytes, or with unused bits set.";
 }
 
@@ -118,10 +118,14 @@ impl Defect {
 }
 
 /// Draws one to three defects. Only the first may be one the parser catches
-/// (byte-level or an illegal opcode): a second one would hide the others.
+/// (byte-level or an illegal opcode), and then it comes alone: the parser
+/// would hide the others.
 pub fn draw(u: &mut Unstructured<'_>) -> Vec<Defect> {
     let first = Defect::arbitrary(u);
     let extra = u.int_in_range(0..=2u8).unwrap_or(0);
+    if first.kind.stages().contains(&Stage::Parse) {
+        return vec![first];
+    }
     let mut defects = vec![first];
     for _ in 0..extra {
         let defect = Defect::arbitrary(u);
