@@ -58,6 +58,10 @@ pub fn apply(module: &[u8], defect: &Defect) -> Option<Vec<u8>> {
     let (header, sections) = split(module)?;
     let count = u32::try_from(sections.len()).ok()?;
     let target = defect.pick(0, count) as usize;
+    // Sizes lie in the first section (or body): nothing after the lie is
+    // decoded or validated, so placing it later would only vary what comes
+    // before, which is the valid modules' ground.
+    let first_section = 0;
     let amount = (defect.picks[2] >> 8) % 1000;
     let mut out = header.to_vec();
     let mut push = |id: u8, size: &[u8], payload: &[u8]| {
@@ -98,7 +102,7 @@ pub fn apply(module: &[u8], defect: &Defect) -> Option<Vec<u8>> {
         }
         DefectKind::LyingSize | DefectKind::OverlongLeb => {
             for (index, section) in sections.iter().enumerate() {
-                if index != target {
+                if index != first_section {
                     push(section.id, &honest(section), section.payload);
                     continue;
                 }
@@ -129,15 +133,14 @@ fn past_the_end(available: usize, amount: u32) -> u32 {
     if amount.is_multiple_of(2) { available.saturating_add(1 + amount % 16) } else { u32::MAX - amount }.max(available.saturating_add(1))
 }
 
-/// The code section's payload with one function body's size past its end.
+/// The code section's payload with the first function body's size past its end.
 fn lie_about_body(payload: &[u8], defect: &Defect) -> Option<Vec<u8>> {
     let (count, mut rest) = read_leb(payload)?;
-    let target = defect.pick(1, count);
     let mut out = leb(count);
     for index in 0..count {
         let (size, after_size) = read_leb(rest)?;
         let (body, after) = after_size.split_at_checked(usize::try_from(size).ok()?)?;
-        let told = if index == target { past_the_end(payload.len(), (defect.picks[2] >> 8) % 1000) } else { size };
+        let told = if index == 0 { past_the_end(payload.len(), (defect.picks[2] >> 8) % 1000) } else { size };
         out.extend_from_slice(&leb(told));
         out.extend_from_slice(body);
         rest = after;

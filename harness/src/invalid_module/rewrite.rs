@@ -302,6 +302,16 @@ impl<'a> Rewriter<'a> {
     }
 }
 
+/// Where a code defect goes among `count` functions or operators (`pick` is
+/// which of its picks chooses): an illegal opcode at the very start (the parser stops there, so a later place would
+/// only vary the valid code before it), the others where the input says.
+fn place(defect: &Defect, pick: usize, count: u32) -> u32 {
+    match defect.kind {
+        DefectKind::IllegalOpcode => 0,
+        _ => defect.pick(pick, count),
+    }
+}
+
 /// Byte sequences that decode as no operator: a reserved opcode, and unused
 /// sub-opcodes of the 0xfc, 0xfd and 0xfe prefixes.
 const ILLEGAL_OPCODES: &[&[u8]] = &[&[0x27], &[0xfc, 0xff, 0x01], &[0xfd, 0xff, 0xff, 0x03], &[0xfe, 0x7f]];
@@ -494,9 +504,9 @@ impl Reencode for Rewriter<'_> {
         let mut splices: Vec<(u32, Vec<u8>)> = self
             .defects
             .iter()
-            .filter(|defect| defect.kind.phase() == super::catalog::Phase::Code && defect.pick(0, defined) == body)
+            .filter(|defect| defect.kind.phase() == super::catalog::Phase::Code && place(defect, 0, defined) == body)
             // The last operator is the body's closing `end`: splice before it at the latest.
-            .map(|defect| (defect.pick(1, ops), self.code_bytes(defect, locals, ops)))
+            .map(|defect| (place(defect, 1, ops), self.code_bytes(defect, locals, ops)))
             .collect();
         splices.sort_by_key(|(position, _)| *position);
         let mut splices = splices.into_iter().peekable();
