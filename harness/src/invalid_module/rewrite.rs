@@ -468,12 +468,13 @@ impl Reencode for Rewriter<'_> {
                 continue;
             }
             for defect in self.each(DefectKind::MistypedExport) {
+                // Each arm sets kind and index both, so that two of these compose.
                 match (defect.pick(2, 4), export.name) {
-                    (0, "main") => index = alloc,
-                    (0, "alloc") => index = main,
+                    (0, "main") => (kind, index) = (ExportKind::Func, alloc),
+                    (0, "alloc") => (kind, index) = (ExportKind::Func, main),
                     (1, "memory") => (kind, index) = (ExportKind::Func, main),
                     (2, "main") => (kind, index) = (ExportKind::Memory, 0),
-                    (3, "alloc") => index = main,
+                    (3, "alloc") => (kind, index) = (ExportKind::Func, main),
                     _ => {}
                 }
             }
