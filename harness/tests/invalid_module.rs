@@ -25,7 +25,7 @@ fn input(seed: u64, len: usize) -> Vec<u8> {
 
 /// A valid module generated from `seed` (no defects).
 fn generated(seed: u64) -> Vec<u8> {
-    invalid_module::generate::valid_module(&mut Unstructured::new(&input(seed, 600)))
+    invalid_module::generate::valid_module(&mut Unstructured::new(&input(seed, 600)), invalid_module::generate::MAX_GENERATOR_BYTES)
 }
 
 /// A module carrying one `kind` defect.

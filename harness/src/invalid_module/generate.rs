@@ -68,13 +68,13 @@ fn config() -> &'static Config {
 
 /// Input bytes wasm-smith may use: past this it generates from zeros, which
 /// bounds the time one input takes.
-const MAX_GENERATOR_BYTES: usize = 112;
+pub const MAX_GENERATOR_BYTES: usize = 112;
 
-/// A valid module that follows the ABI, generated from (at most
-/// [`MAX_GENERATOR_BYTES`] of) `u`. If wasm-smith gives up on the input, the
-/// module generated from no input at all.
-pub fn valid_module(u: &mut Unstructured<'_>) -> Vec<u8> {
-    let len = u.len().min(MAX_GENERATOR_BYTES);
+/// A valid module that follows the ABI, generated from at most `max_bytes`
+/// of `u`. If wasm-smith gives up on the input, the module generated from no
+/// input at all.
+pub fn valid_module(u: &mut Unstructured<'_>, max_bytes: usize) -> Vec<u8> {
+    let len = u.len().min(max_bytes);
     let Ok(bytes) = u.bytes(len) else { return minimal_module() };
     match wasm_smith::Module::new(config().clone(), &mut Unstructured::new(bytes)) {
         Ok(module) => module.to_bytes(),
@@ -111,7 +111,7 @@ mod tests {
                     seed as u8
                 })
                 .collect();
-            let module = valid_module(&mut Unstructured::new(&data));
+            let module = valid_module(&mut Unstructured::new(&data), MAX_GENERATOR_BYTES);
             let verdict = super::super::oracle::reference_verdict(&module);
             assert_eq!(verdict, super::super::oracle::Verdict::Valid, "{}", wasmprinter::print_bytes(&module).unwrap());
         }

@@ -15,7 +15,7 @@ mod rewrite;
 use std::sync::{Arc, OnceLock};
 
 use arbitrary::Unstructured;
-use loader::Storage;
+use loader::{Stage, Storage};
 
 pub use catalog::{Defect, DefectKind, Phase};
 
@@ -34,12 +34,19 @@ pub struct Built {
     pub defects: Vec<Defect>,
 }
 
+/// Bytes wasm-smith may use when a defect the parser catches hides the
+/// module: few, so that such inputs stop adding new generator coverage, and
+/// with it new corpus entries, once the parser's error paths are covered.
+const HIDDEN_MODULE_BYTES: usize = 16;
+
 /// Builds the module of `data`: the defects are drawn from the first bytes,
 /// the valid module is generated from the rest.
 pub fn build(data: &[u8]) -> Built {
     let mut u = Unstructured::new(data);
     let defects = catalog::draw(&mut u);
-    let valid = generate::valid_module(&mut u);
+    let parser_catches = defects.iter().any(|defect| defect.kind.stages().contains(&Stage::Parse));
+    let budget = if parser_catches { HIDDEN_MODULE_BYTES } else { generate::MAX_GENERATOR_BYTES };
+    let valid = generate::valid_module(&mut u, budget);
     apply(&valid, defects)
 }
 
