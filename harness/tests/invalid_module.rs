@@ -85,7 +85,7 @@ fn pairs_of_defects_stay_invalid_and_pass_the_oracle() {
         // As in `catalog::draw`, a defect the parser catches only ever comes first.
         for second in DefectKind::ALL.iter().filter(|kind| !kind.stages().contains(&Stage::Parse)) {
             for variant in 0..4u32 {
-                let picks = |salt: u32| [variant * 3 + salt, variant * 5 + salt, variant + salt * 7 | (variant * 17) << 8];
+                let picks = |salt: u32| [variant * 3 + salt, variant * 5 + salt, (variant + salt * 7) | ((variant * 17) << 8)];
                 let defects = vec![Defect { kind: *first, picks: picks(1) }, Defect { kind: *second, picks: picks(2) }];
                 let built = invalid_module::apply(&valid, defects);
                 let outcome = loader().run(&built.module, b"", &Default::default());

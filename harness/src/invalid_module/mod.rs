@@ -5,6 +5,11 @@
 //! Oracle ([`oracle::check_verdict`]): the loader's verdict agrees with an
 //! independent `wasmparser::Validator` plus the ABI rules, and the rejection
 //! comes at a stage the defects belong to.
+//!
+//! The layer is meant to reach the validator and the ABI check: defects the
+//! parser catches (byte-level ones, illegal opcodes) are drawn less often,
+//! come alone, sit at the start, and hide a module generated from few bytes,
+//! so that they do not take over a fuzzed corpus.
 
 mod bytes;
 pub mod catalog;
