@@ -1,8 +1,0 @@
-//! Layer 2: a wasm-smith module with catalogued defects. (Not built yet: every input is only loaded as raw bytes.)
-
-use crate::report::Report;
-
-/// Runs one input of this layer.
-pub fn run(data: &[u8]) -> Report {
-    crate::raw_bytes::run(data)
-}
