@@ -78,6 +78,8 @@ fn a_selftest_campaign_finds_groups_minimizes_and_reports_all_three_kinds() {
     assert!(target["fuzzer_runs"].as_u64().unwrap() >= 3, "restarted past findings: {target}");
 
     let sarif = read_json(&out.join("results.sarif"));
+    // The OASIS SARIF 2.1.0 schema, with the erratum to its `language` pattern
+    // applied (the published pattern is not a valid regex).
     let schema = read_json(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemas/sarif-schema-2.1.0.json"));
     let validator = jsonschema::validator_for(&schema).unwrap();
     let errors: Vec<String> = validator.iter_errors(&sarif).map(|error| error.to_string()).collect();
@@ -98,7 +100,7 @@ fn a_killed_campaign_resumes_without_losing_findings_or_corpus() {
     let corpus = out.join("corpus/selftest");
     let artifacts = out.join("artifacts/selftest");
     let started = Instant::now();
-    while files(&artifacts).is_empty() || files(&corpus).len() < 3 {
+    while files(&artifacts).is_empty() || files(&corpus).len() < 2 {
         assert!(started.elapsed() < Duration::from_secs(900), "no finding or corpus in time");
         std::thread::sleep(Duration::from_millis(200));
     }

@@ -242,7 +242,7 @@ fn triage_group(
     let reproduce = format!("cargo harness repro {target} {}", minimized_path.display());
     std::fs::write(folder.join("log.txt"), &log).map_err(|error| format!("{}: {error}", folder.display()))?;
     std::fs::write(folder.join("reproduce.sh"), format!("#!/bin/sh\n{reproduce}\n")).map_err(|error| format!("{}: {error}", folder.display()))?;
-    let message = output.lines().next().unwrap_or_default().split("  ").filter(|part| !part.is_empty()).nth(2).unwrap_or_default().trim().to_owned();
+    let message = message_of(output);
     let finding = Finding {
         target: target.to_owned(),
         signature,
@@ -259,9 +259,24 @@ fn triage_group(
     Ok(finding)
 }
 
+/// The message of a `harness repro` line: what follows the path and verdict,
+/// without the panic location (which the signature holds).
+fn message_of(output: &str) -> String {
+    let line = output.lines().next().unwrap_or_default();
+    let text = line.split("  ").filter(|part| !part.is_empty()).nth(2).unwrap_or_default().trim();
+    text.rsplit_once(" (at ").map_or(text, |(message, _)| message).to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_drop_the_path_verdict_and_location() {
+        let line = "a/crash-1  CRASH        oracle: boom (at harness/src/x.rs:1:2)\nstderr";
+        assert_eq!(message_of(line), "oracle: boom");
+        assert_eq!(message_of("a/t  HANG         still running after 2s"), "still running after 2s");
+    }
 
     #[test]
     fn signatures_come_from_the_repro_line() {
