@@ -16,6 +16,7 @@ pub mod replay;
 pub mod report;
 pub mod selftest;
 pub mod shared_loader;
+pub mod smith_features;
 pub mod stats;
 pub mod targets;
 

@@ -46,22 +46,7 @@ fn config() -> &'static Config {
             max_data_segments: 1,
             max_element_segments: 1,
             max_elements: 4,
-            reference_types_enabled: false,
-            simd_enabled: false,
-            relaxed_simd_enabled: false,
-            gc_enabled: false,
-            exceptions_enabled: false,
-            threads_enabled: false,
-            tail_call_enabled: false,
-            memory64_enabled: false,
-            extended_const_enabled: false,
-            wide_arithmetic_enabled: false,
-            custom_page_sizes_enabled: false,
-            bulk_memory_enabled: true,
-            multi_value_enabled: true,
-            saturating_float_to_int_enabled: true,
-            sign_extension_ops_enabled: true,
-            ..Config::default()
+            ..crate::smith_features::loader_features()
         }
     })
 }

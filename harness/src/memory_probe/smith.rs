@@ -29,23 +29,6 @@ pub fn config(minimum: u64, maximum: u64) -> Config {
     Config {
         module_shape: Some(shape_module(minimum, maximum)),
         allow_start_export: false,
-        bulk_memory_enabled: true,
-        reference_types_enabled: false,
-        simd_enabled: false,
-        relaxed_simd_enabled: false,
-        gc_enabled: false,
-        exceptions_enabled: false,
-        threads_enabled: false,
-        shared_everything_threads_enabled: false,
-        tail_call_enabled: false,
-        memory64_enabled: false,
-        custom_page_sizes_enabled: false,
-        wide_arithmetic_enabled: false,
-        extended_const_enabled: false,
-        custom_descriptors_enabled: false,
-        multi_value_enabled: true,
-        saturating_float_to_int_enabled: true,
-        sign_extension_ops_enabled: true,
         // NaN bit patterns may legally differ between engines; the digest must not.
         canonicalize_nans: true,
         disallow_traps: false,
@@ -63,7 +46,7 @@ pub fn config(minimum: u64, maximum: u64) -> Config {
         max_element_segments: 2,
         max_elements: 10,
         max_instructions: 100,
-        ..Config::default()
+        ..crate::smith_features::loader_features()
     }
 }
 
@@ -205,16 +188,6 @@ impl Reencode for MainWrapper {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_configuration_needs_no_feature_the_loader_lacks() {
-        // wasm-smith always claims GC_TYPES (part of its WASM1 set); with reference
-        // types off it emits no reference-typed values, only `funcref` tables,
-        // which the loader accepts without GC types (see `loader::wasm_features`).
-        let needed = config(1, 2).features() - wasmparser::WasmFeatures::GC_TYPES;
-        let missing = needed - loader::wasm_features();
-        assert!(missing.is_empty(), "wasm-smith may emit {missing:?}, which the loader refuses");
-    }
 
     #[test]
     fn wrapped_modules_validate_and_export_the_new_main() {
