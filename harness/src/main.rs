@@ -35,6 +35,8 @@ enum Command {
     Promote(cli::promote::Args),
     /// Rewrite a campaign's REPORT.md from its summary.json.
     Report(cli::report::Args),
+    /// Replay corpora on a coverage build: HTML, lcov and a per-file summary; check the floor.
+    Coverage(cli::coverage::Args),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
         Command::Triage(args) => cli::triage::run(&args),
         Command::Promote(args) => cli::promote::run(&args),
         Command::Report(args) => cli::report::run(&args),
+        Command::Coverage(args) => cli::coverage::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -75,7 +75,40 @@ impl Build {
         }
         Ok(())
     }
+
+    /// The target folder of coverage builds: apart from the fuzz build, since
+    /// its flags differ and sharing one folder would rebuild both every time.
+    pub fn coverage_target_dir(&self) -> PathBuf {
+        self.target_dir.clone().unwrap_or_else(|| self.fuzz_dir.join("target")).join("coverage")
+    }
+
+    /// The coverage-instrumented binary of `target`.
+    pub fn coverage_binary(&self, target: &str) -> PathBuf {
+        self.coverage_target_dir().join(TRIPLE).join("release").join(target)
+    }
+
+    /// `cargo fuzz coverage`: builds `target` with coverage instrumentation,
+    /// replays `corpus` and merges the profiles into `<fuzz-dir>/coverage/<target>/coverage.profdata`,
+    /// which it returns. Old profiles of the target are removed first.
+    pub fn coverage(&self, target: &str, corpus: &Path, llvm_bin: &Path) -> Result<PathBuf, String> {
+        let profiles = self.fuzz_dir.join("coverage").join(target);
+        if profiles.exists() {
+            std::fs::remove_dir_all(&profiles).map_err(|error| format!("cannot clear {}: {error}", profiles.display()))?;
+        }
+        let mut command = Command::new("cargo");
+        command.args(["fuzz", "coverage", "-s", "none", "--fuzz-dir"]).arg(&self.fuzz_dir);
+        command.arg("--target-dir").arg(self.coverage_target_dir()).arg("--llvm-path").arg(llvm_bin);
+        command.arg(target).arg(corpus);
+        let status = command.status().map_err(|error| format!("cannot run cargo fuzz coverage: {error}"))?;
+        if !status.success() {
+            return Err(format!("cargo fuzz coverage {target} {} failed ({status})", corpus.display()));
+        }
+        Ok(profiles.join("coverage.profdata"))
+    }
 }
+
+/// The target triple cargo-fuzz builds for.
+const TRIPLE: &str = "x86_64-unknown-linux-gnu";
 
 /// One target's fuzzing settings.
 #[derive(Clone, Debug)]

@@ -63,7 +63,7 @@ pub fn report(summary: &Summary, previous: Option<(&str, &Summary)>) -> String {
         let _ = writeln!(text, "**{name}** ({total} inputs): stages {}; outcomes {}\n", shares(&target.stages, total), shares(&target.outcomes, total));
     }
     if let Some(coverage) = &summary.coverage {
-        let _ = writeln!(text, "## Coverage\n\n```json\n{}\n```\n", serde_json::to_string_pretty(coverage).unwrap_or_default());
+        coverage_table(&mut text, coverage);
     }
     let _ = writeln!(text, "## Since the previous campaign\n");
     match previous {
@@ -73,6 +73,16 @@ pub fn report(summary: &Summary, previous: Option<(&str, &Summary)>) -> String {
         Some((name, before)) => changes(&mut text, name, before, summary),
     }
     text
+}
+
+fn coverage_table(text: &mut String, coverage: &crate::coverage::summary::CampaignCoverage) {
+    let _ = writeln!(text, "## Coverage of the loader\n\nFrom this campaign's corpora ([HTML report]({})).\n", coverage.html);
+    let _ = writeln!(text, "| corpus | lines | regions | functions |\n|---|---:|---:|---:|");
+    let cell = |counts: crate::coverage::summary::Counts| format!("{:.1}% ({}/{})", counts.percent(), counts.covered, counts.count);
+    for (name, figures) in &coverage.loader {
+        let _ = writeln!(text, "| {name} | {} | {} | {} |", cell(figures.lines), cell(figures.regions), cell(figures.functions));
+    }
+    let _ = writeln!(text, "\nAll of the repository's files, combined: {} of lines.\n", cell(coverage.all_files.lines));
 }
 
 fn shares(counts: &std::collections::BTreeMap<String, usize>, total: usize) -> String {

@@ -25,8 +25,8 @@ pub struct Summary {
     pub findings: Vec<Finding>,
     /// Slow units (warnings), by target.
     pub slow_units: BTreeMap<String, usize>,
-    /// Combined coverage of the loader, when the campaign ran with `--coverage`.
-    pub coverage: Option<serde_json::Value>,
+    /// The loader's coverage per target and combined, when the campaign ran with `--coverage`.
+    pub coverage: Option<crate::coverage::summary::CampaignCoverage>,
 }
 
 /// One target's figures.

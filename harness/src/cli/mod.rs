@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod campaign;
+pub mod coverage;
 pub mod fuzzing;
 pub mod list;
 pub mod promote;

@@ -1,0 +1,108 @@
+//! Finding the LLVM coverage tools whose major version matches rustc's LLVM:
+//! Debian's `llvm-N` package (rustup's llvm-tools component is not available
+//! on every machine), and a Rust demangler.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// llvm-cov, llvm-profdata and a demangler.
+#[derive(Clone, Debug)]
+pub struct LlvmTools {
+    /// The folder holding `llvm-cov` and `llvm-profdata`.
+    pub bin: PathBuf,
+    /// `rustfilt`, or LLVM's own `llvm-cxxfilt`.
+    pub demangler: PathBuf,
+}
+
+impl LlvmTools {
+    /// The tools in `explicit`, or in `/usr/lib/llvm-N/bin` for rustc's LLVM major N.
+    /// The error says exactly what to install.
+    pub fn find(explicit: Option<&Path>) -> Result<LlvmTools, String> {
+        let (major, version) = rustc_llvm_version()?;
+        let bin = explicit.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(format!("/usr/lib/llvm-{major}/bin")));
+        let cov = bin.join("llvm-cov");
+        if !cov.is_file() || !bin.join("llvm-profdata").is_file() {
+            return Err(format!(
+                "llvm-cov and llvm-profdata {major} not found in {}: install Debian's llvm-{major} \
+                 (apt-get install llvm-{major}; rustc uses LLVM {version}) or pass --llvm-path DIR",
+                bin.display()
+            ));
+        }
+        let found = tool_major(&cov)?;
+        if found != major {
+            return Err(format!(
+                "{} is LLVM {found} but rustc uses LLVM {version}: profiles only read with the same major \
+                 version; install llvm-{major} or pass --llvm-path to its bin folder",
+                cov.display()
+            ));
+        }
+        let demangler = on_path("rustfilt").unwrap_or_else(|| bin.join("llvm-cxxfilt"));
+        Ok(LlvmTools { bin, demangler })
+    }
+
+    /// `llvm-cov`.
+    pub fn cov(&self) -> PathBuf {
+        self.bin.join("llvm-cov")
+    }
+
+    /// `llvm-profdata`.
+    pub fn profdata(&self) -> PathBuf {
+        self.bin.join("llvm-profdata")
+    }
+}
+
+/// rustc's LLVM version: its major number and the whole text (`22.1.2`).
+fn rustc_llvm_version() -> Result<(u32, String), String> {
+    let output = Command::new("rustc").arg("-vV").output().map_err(|error| format!("cannot run rustc -vV: {error}"))?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let version = text
+        .lines()
+        .find_map(|line| line.strip_prefix("LLVM version: "))
+        .ok_or("rustc -vV did not print its LLVM version")?
+        .trim()
+        .to_owned();
+    Ok((major_of(&version)?, version))
+}
+
+/// The major version `llvm-cov --version` reports.
+fn tool_major(tool: &Path) -> Result<u32, String> {
+    let output = Command::new(tool).arg("--version").output().map_err(|error| format!("cannot run {}: {error}", tool.display()))?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let version = text
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("LLVM version "))
+        .ok_or_else(|| format!("{} --version did not print an LLVM version", tool.display()))?;
+    major_of(version)
+}
+
+fn major_of(version: &str) -> Result<u32, String> {
+    version
+        .split('.')
+        .next()
+        .and_then(|major| major.trim().parse().ok())
+        .ok_or_else(|| format!("cannot read an LLVM major version from `{version}`"))
+}
+
+fn on_path(program: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?).map(|dir| dir.join(program)).find(|path| path.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn major_versions_are_read_from_version_texts() {
+        assert_eq!(major_of("22.1.2"), Ok(22));
+        assert_eq!(major_of("19"), Ok(19));
+        assert!(major_of("x.1").is_err());
+    }
+
+    #[test]
+    fn a_folder_without_the_tools_is_named_with_what_to_install() {
+        let empty = tempfile::tempdir().unwrap();
+        let error = LlvmTools::find(Some(empty.path())).unwrap_err();
+        assert!(error.contains(&empty.path().display().to_string()), "{error}");
+        assert!(error.contains("apt-get install llvm-"), "{error}");
+    }
+}

@@ -1,0 +1,135 @@
+//! Coverage reports: `cargo fuzz coverage` replays each target's corpus on a
+//! coverage-instrumented build, then llvm-cov turns the profiles into an HTML
+//! report, an lcov file and a per-file summary, per target and combined over
+//! all targets. Dependency sources are left out of every report (an
+//! unfiltered HTML report of one wasmtime target is hundreds of megabytes).
+
+pub mod floor;
+pub mod llvm;
+pub mod summary;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::campaign::libfuzzer::Build;
+use crate::targets::Target;
+
+pub use llvm::LlvmTools;
+pub use summary::{COMBINED, ReportCoverage};
+
+/// Sources llvm-cov leaves out: the standard library and every dependency.
+const DEPENDENCY_SOURCES: &str = r"(/\.cargo/(registry|git)/|/rustc/|/\.rustup/|/library/(std|core|alloc)/)";
+
+/// What to measure and where to write it.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The repository root; only its files are reported.
+    pub repo: PathBuf,
+    /// Targets whose corpora are replayed.
+    pub targets: Vec<&'static Target>,
+    /// A folder holding one corpus folder per target (`<corpus>/<target>/`).
+    pub corpus: PathBuf,
+    /// Where the reports go.
+    pub out: PathBuf,
+    /// The fuzz build (its coverage twin is built beside it).
+    pub build: Build,
+    /// llvm-cov and friends.
+    pub llvm: LlvmTools,
+}
+
+/// Builds, replays and reports; returns one report per target, then the combined one.
+///
+/// Writes `<out>/<target>/{html/,lcov.info,coverage.profdata}`, the same for
+/// `<out>/combined/`, and `<out>/coverage.json` with every report.
+pub fn run(settings: &Settings) -> Result<Vec<ReportCoverage>, String> {
+    let mut reports = Vec::new();
+    let mut profiles = Vec::new();
+    let mut binaries = Vec::new();
+    for target in &settings.targets {
+        let corpus = settings.corpus.join(target.name);
+        let inputs = count_inputs(&corpus)?;
+        eprintln!("== coverage of {}: replaying {inputs} inputs from {}", target.name, corpus.display());
+        let profile = settings.build.coverage(target.name, &corpus, &settings.llvm.bin)?;
+        let binary = settings.build.coverage_binary(target.name);
+        let out = settings.out.join(target.name);
+        create_dir(&out)?;
+        let kept = out.join("coverage.profdata");
+        std::fs::copy(&profile, &kept).map_err(|error| format!("cannot copy {}: {error}", profile.display()))?;
+        reports.push(report(settings, target.name, inputs, &[binary.clone()], &kept, &out)?);
+        profiles.push(kept);
+        binaries.push(binary);
+    }
+    let out = settings.out.join(COMBINED);
+    create_dir(&out)?;
+    let combined = out.join("coverage.profdata");
+    merge_profiles(&settings.llvm, &profiles, &combined)?;
+    let inputs = reports.iter().map(|report| report.inputs).sum();
+    reports.push(report(settings, COMBINED, inputs, &binaries, &combined, &out)?);
+    let json = serde_json::to_string_pretty(&reports).map_err(|error| error.to_string())?;
+    let path = settings.out.join("coverage.json");
+    std::fs::write(&path, json).map_err(|error| format!("{}: {error}", path.display()))?;
+    Ok(reports)
+}
+
+/// HTML, lcov and the summary of one profile over `binaries`.
+fn report(settings: &Settings, name: &str, inputs: usize, binaries: &[PathBuf], profile: &Path, out: &Path) -> Result<ReportCoverage, String> {
+    let html = out.join("html");
+    let mut show = llvm_cov(settings, "show", binaries, profile);
+    show.args(["-format=html", "-show-line-counts-or-regions", "-show-instantiations=false"]);
+    show.arg(format!("-project-title={name}")).arg(format!("-output-dir={}", html.display()));
+    show.arg(format!("-Xdemangler={}", settings.llvm.demangler.display()));
+    capture(show)?;
+    let mut lcov = llvm_cov(settings, "export", binaries, profile);
+    lcov.arg("-format=lcov");
+    let lcov_path = out.join("lcov.info");
+    std::fs::write(&lcov_path, capture(lcov)?).map_err(|error| format!("{}: {error}", lcov_path.display()))?;
+    let mut export = llvm_cov(settings, "export", binaries, profile);
+    export.args(["-format=text", "-summary-only"]);
+    let json = capture(export)?;
+    summary::parse_export(name, inputs, &String::from_utf8_lossy(&json), &settings.repo)
+}
+
+/// `llvm-cov <subcommand> -instr-profile=P BIN [-object BIN]...` without dependency sources.
+fn llvm_cov(settings: &Settings, subcommand: &str, binaries: &[PathBuf], profile: &Path) -> Command {
+    let mut command = Command::new(settings.llvm.cov());
+    command.arg(subcommand).arg(format!("-instr-profile={}", profile.display()));
+    command.arg(format!("-ignore-filename-regex={DEPENDENCY_SOURCES}"));
+    for (index, binary) in binaries.iter().enumerate() {
+        if index > 0 {
+            command.arg("-object");
+        }
+        command.arg(binary);
+    }
+    command
+}
+
+fn merge_profiles(llvm: &LlvmTools, profiles: &[PathBuf], out: &Path) -> Result<(), String> {
+    let mut merge = Command::new(llvm.profdata());
+    merge.args(["merge", "-sparse"]).args(profiles).arg("-o").arg(out);
+    capture(merge).map(|_| ())
+}
+
+/// Runs a tool and returns its stdout; a failure carries its stderr.
+fn capture(mut command: Command) -> Result<Vec<u8>, String> {
+    let program = command.get_program().to_string_lossy().into_owned();
+    let output = command.output().map_err(|error| format!("cannot run {program}: {error}"))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(format!("{program} failed ({}): {}", output.status, stderr.lines().take(5).collect::<Vec<_>>().join(" / ")));
+    }
+    Ok(output.stdout)
+}
+
+fn create_dir(dir: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|error| format!("cannot create {}: {error}", dir.display()))
+}
+
+/// The number of input files in a corpus folder; an error names a missing or empty one.
+fn count_inputs(corpus: &Path) -> Result<usize, String> {
+    let entries = std::fs::read_dir(corpus).map_err(|error| format!("corpus folder {}: {error}", corpus.display()))?;
+    let inputs = entries.filter_map(Result::ok).filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_file())).count();
+    if inputs == 0 {
+        return Err(format!("corpus folder {} has no inputs to replay", corpus.display()));
+    }
+    Ok(inputs)
+}
