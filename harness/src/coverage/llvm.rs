@@ -67,12 +67,14 @@ fn rustc_llvm_version() -> Result<(u32, String), String> {
 /// The major version `llvm-cov --version` reports.
 fn tool_major(tool: &Path) -> Result<u32, String> {
     let output = Command::new(tool).arg("--version").output().map_err(|error| format!("cannot run {}: {error}", tool.display()))?;
-    let text = String::from_utf8_lossy(&output.stdout);
-    let version = text
-        .lines()
-        .find_map(|line| line.trim().strip_prefix("LLVM version "))
-        .ok_or_else(|| format!("{} --version did not print an LLVM version", tool.display()))?;
-    major_of(version)
+    version_in(&String::from_utf8_lossy(&output.stdout))
+        .ok_or_else(|| format!("{} --version did not print an LLVM version", tool.display()))
+        .and_then(major_of)
+}
+
+/// The version in a `--version` text: `LLVM version 22.1.8`, `Debian LLVM version 22.1.8`.
+fn version_in(text: &str) -> Option<&str> {
+    text.lines().find_map(|line| line.split_once("LLVM version ").map(|(_, version)| version.trim()))
 }
 
 fn major_of(version: &str) -> Result<u32, String> {
@@ -96,6 +98,9 @@ mod tests {
         assert_eq!(major_of("22.1.2"), Ok(22));
         assert_eq!(major_of("19"), Ok(19));
         assert!(major_of("x.1").is_err());
+        assert_eq!(version_in("Debian LLVM version 22.1.8\n  Optimized build."), Some("22.1.8"));
+        assert_eq!(version_in("Homebrew LLVM version 19.1.0"), Some("19.1.0"));
+        assert_eq!(version_in("llvm-cov 3"), None);
     }
 
     #[test]

@@ -17,8 +17,9 @@ use crate::targets::Target;
 pub use llvm::LlvmTools;
 pub use summary::{COMBINED, ReportCoverage};
 
-/// Sources llvm-cov leaves out: the standard library and every dependency.
-const DEPENDENCY_SOURCES: &str = r"(/\.cargo/(registry|git)/|/rustc/|/\.rustup/|/library/(std|core|alloc)/)";
+/// Sources llvm-cov leaves out: the standard library, every dependency, and
+/// the code build scripts generate (cranelift's is the largest of all).
+const DEPENDENCY_SOURCES: &str = r"(/\.cargo/(registry|git)/|/rustc/|/\.rustup/|/library/(std|core|alloc)/|/build/[^/]+/out/)";
 
 /// What to measure and where to write it.
 #[derive(Clone, Debug)]
