@@ -59,3 +59,20 @@ fn usage_errors_name_the_problem_and_exit_2() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("/no/such/file"));
 }
+
+#[test]
+fn coverage_usage_errors_name_the_problem_and_exit_2() {
+    let cases: [(&[&str], &str); 4] = [
+        (&["coverage", "no_such_target"], "unknown target `no_such_target`"),
+        (&["coverage", "--corpus", "/no/such/corpus"], "/no/such/corpus"),
+        (&["coverage", "raw_bytes", "--floor", "ci/coverage-floor.json"], "name no targets"),
+        (&["coverage", "--update-floor"], "--floor"),
+    ];
+    for (args, expected) in cases {
+        let output = harness(args);
+        let error = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {error}");
+        assert!(error.contains(expected), "{args:?}: {error}");
+        assert!(!error.contains("panicked"), "{error}");
+    }
+}

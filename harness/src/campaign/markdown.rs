@@ -120,3 +120,23 @@ fn changes(text: &mut String, name: &str, before: &Summary, now: &Summary) {
     let list = |items: &[&String]| if items.is_empty() { "none".to_owned() } else { items.iter().map(|item| format!("`{item}`")).collect::<Vec<_>>().join(", ") };
     let _ = writeln!(text, "\nNew findings: {}. No longer found: {}.", list(&appeared), list(&gone));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::coverage::summary::{CampaignCoverage, Counts, Figures};
+
+    #[test]
+    fn a_campaign_with_coverage_reports_the_loader_per_target_and_combined() {
+        let lines = |covered| Figures { lines: Counts { covered, count: 200 }, ..Figures::default() };
+        let loader = [("combined".to_owned(), lines(184)), ("raw_bytes".to_owned(), lines(150))].into_iter().collect();
+        let coverage = CampaignCoverage { loader, all_files: lines(100), html: "coverage/combined/html/index.html".to_owned() };
+        let summary = Summary { coverage: Some(coverage), ..Summary::default() };
+        let text = report(&summary, None);
+        assert!(text.contains("## Coverage of the loader"), "{text}");
+        assert!(text.contains("| combined | 92.0% (184/200) |"), "{text}");
+        assert!(text.contains("| raw_bytes | 75.0% (150/200) |"), "{text}");
+        assert!(text.contains("(coverage/combined/html/index.html)"), "{text}");
+        assert!(!report(&Summary::default(), None).contains("Coverage"), "no section without --coverage");
+    }
+}
