@@ -89,19 +89,25 @@ impl Build {
 
     /// `cargo fuzz coverage`: builds `target` with coverage instrumentation,
     /// replays `corpus` and merges the profiles into `<fuzz-dir>/coverage/<target>/coverage.profdata`,
-    /// which it returns. Old profiles of the target are removed first.
-    pub fn coverage(&self, target: &str, corpus: &Path, llvm_bin: &Path) -> Result<PathBuf, String> {
+    /// which it returns. Old profiles of the target are removed first; the
+    /// build and replay output (a few lines per input) goes to `log`.
+    pub fn coverage(&self, target: &str, corpus: &Path, llvm_bin: &Path, log: &Path) -> Result<PathBuf, String> {
         let profiles = self.fuzz_dir.join("coverage").join(target);
         if profiles.exists() {
             std::fs::remove_dir_all(&profiles).map_err(|error| format!("cannot clear {}: {error}", profiles.display()))?;
         }
+        let output = std::fs::File::create(log).map_err(|error| format!("{}: {error}", log.display()))?;
+        let errors = output.try_clone().map_err(|error| format!("{}: {error}", log.display()))?;
         let mut command = Command::new("cargo");
         command.args(["fuzz", "coverage", "-s", "none", "--fuzz-dir"]).arg(&self.fuzz_dir);
         command.arg("--target-dir").arg(self.coverage_target_dir()).arg("--llvm-path").arg(llvm_bin);
-        command.arg(target).arg(corpus);
+        command.arg(target).arg(corpus).stdout(output).stderr(errors);
         let status = command.status().map_err(|error| format!("cannot run cargo fuzz coverage: {error}"))?;
         if !status.success() {
-            return Err(format!("cargo fuzz coverage {target} {} failed ({status})", corpus.display()));
+            let text = std::fs::read_to_string(log).unwrap_or_default();
+            let tail: Vec<&str> = text.lines().rev().take(15).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            return Err(format!("cargo fuzz coverage {target} failed ({status}); from {}:\n{}", log.display(), tail.join("\n")));
         }
         Ok(profiles.join("coverage.profdata"))
     }

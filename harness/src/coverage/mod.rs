@@ -40,7 +40,7 @@ pub struct Settings {
 
 /// Builds, replays and reports; returns one report per target, then the combined one.
 ///
-/// Writes `<out>/<target>/{html/,lcov.info,coverage.profdata}`, the same for
+/// Writes `<out>/<target>/{html/,lcov.info,coverage.profdata,replay.log}`, the same for
 /// `<out>/combined/`, and `<out>/coverage.json` with every report.
 pub fn run(settings: &Settings) -> Result<Vec<ReportCoverage>, String> {
     let mut reports = Vec::new();
@@ -49,11 +49,19 @@ pub fn run(settings: &Settings) -> Result<Vec<ReportCoverage>, String> {
     for target in &settings.targets {
         let corpus = settings.corpus.join(target.name);
         let inputs = count_inputs(&corpus)?;
-        eprintln!("== coverage of {}: replaying {inputs} inputs from {}", target.name, corpus.display());
-        let profile = settings.build.coverage(target.name, &corpus, &settings.llvm.bin)?;
-        let binary = settings.build.coverage_binary(target.name);
         let out = settings.out.join(target.name);
         create_dir(&out)?;
+        let log = out.join("replay.log");
+        eprintln!(
+            "coverage of {}: building (the first build takes minutes) and replaying {inputs} inputs from {} (log: {})",
+            target.name,
+            corpus.display(),
+            log.display()
+        );
+        let started = std::time::Instant::now();
+        let profile = settings.build.coverage(target.name, &corpus, &settings.llvm.bin, &log)?;
+        eprintln!("coverage of {}: done in {:.0} s", target.name, started.elapsed().as_secs_f64());
+        let binary = settings.build.coverage_binary(target.name);
         let kept = out.join("coverage.profdata");
         std::fs::copy(&profile, &kept).map_err(|error| format!("cannot copy {}: {error}", profile.display()))?;
         reports.push(report(settings, target.name, inputs, &[binary.clone()], &kept, &out)?);
