@@ -8,6 +8,7 @@
 //! with `oracle:`.
 
 pub mod campaign;
+pub mod forms;
 pub mod host_calls;
 pub mod invalid_module;
 pub mod memory_probe;

@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::fuzzer_log::FindingKind;
+use super::minimize;
+use crate::forms::InputKind;
 
 /// How triage replays inputs.
 #[derive(Clone, Debug)]
@@ -59,10 +61,10 @@ impl Signature {
 }
 
 impl Replayer {
-    /// Replays `file` through `target` in a child process.
-    pub fn replay(&self, target: &str, file: &Path) -> Result<Replay, String> {
+    /// Replays `file`, an input of form `kind`, through `target` in a child process.
+    pub fn replay(&self, target: &str, kind: InputKind, file: &Path) -> Result<Replay, String> {
         let output = Command::new(&self.harness)
-            .args(["repro", target])
+            .args(["repro", target, "--input-kind", kind.name()])
             .arg(file)
             .arg(format!("--timeout={}", self.hang_limit.as_secs_f64()))
             .arg(format!("--rss-limit-mb={}", self.rss_limit_mb))
@@ -130,18 +132,45 @@ pub struct Finding {
     pub signature: Signature,
     /// The first line of what the replay printed (panic message).
     pub message: String,
-    /// The artifact files of the group.
+    /// The artifact files of the group (fuzz inputs, kept as found).
     pub inputs: Vec<PathBuf>,
-    /// The minimized input.
+    /// The minimized input, in form `form`.
     pub minimized: PathBuf,
-    /// Size of the smallest artifact, before minimizing.
+    /// Size of the smallest artifact (a fuzz input), before minimizing.
     pub size_before: usize,
+    /// The form of the minimized input: the target's structured form when
+    /// the one built from the smallest artifact kept the signature, else `fuzz`.
+    #[serde(default)]
+    pub form: InputKind,
+    /// Size of the input in that form before minimizing (`size_before` for `fuzz`).
+    #[serde(default)]
+    pub form_size_before: usize,
     /// Size after minimizing.
     pub size_after: usize,
+    /// Commands before and after minimizing, for a command list.
+    #[serde(default)]
+    pub commands: Option<(usize, usize)>,
     /// Whether every replay of the minimized input showed the same signature.
     pub deterministic: bool,
     /// The command that reproduces it on stable.
     pub reproduce: String,
+}
+
+impl Finding {
+    /// Sizes before and after minimizing, and the form of the minimized input, for people.
+    pub fn sizes(&self) -> String {
+        match (self.form, self.commands) {
+            (InputKind::Fuzz, _) => format!("{} → {} B", self.size_before, self.size_after),
+            (form, Some((before, after))) => format!(
+                "{} B fuzz input; {form} {before} → {after} ({} → {} B)",
+                self.size_before,
+                self.form_size_before,
+                self.size_after,
+                form = form.name()
+            ),
+            (form, None) => format!("{} B fuzz input; {} {} → {} B", self.size_before, form.name(), self.form_size_before, self.size_after),
+        }
+    }
 }
 
 /// Artifacts listed by libFuzzer as slow (warnings, not findings).
@@ -182,7 +211,7 @@ pub fn triage(target: &str, artifacts_dir: &Path, findings_dir: &Path, settings:
             }
             Some(_) => {}
         }
-        let replay = settings.replayer.replay(target, &artifact)?;
+        let replay = settings.replayer.replay(target, InputKind::Fuzz, &artifact)?;
         match replay.signature {
             Some(signature) => groups.entry(signature).or_insert_with(|| (Vec::new(), replay.output)).0.push(artifact),
             None => result.not_reproduced.push(artifact),
@@ -220,26 +249,23 @@ fn triage_group(
     let minimized_path = folder.join("minimized");
     let probe_path = folder.join(".probe");
     let deadline = Instant::now() + settings.minimize_time;
-    let mut same_signature = |candidate: &[u8]| -> bool {
+    let mut same_signature = |kind: InputKind, candidate: &[u8]| -> bool {
         Instant::now() < deadline
             && std::fs::write(&probe_path, candidate).is_ok()
-            && settings.replayer.replay(target, &probe_path).is_ok_and(|replay| replay.signature.as_ref() == Some(&signature))
+            && settings.replayer.replay(target, kind, &probe_path).is_ok_and(|replay| replay.signature.as_ref() == Some(&signature))
     };
-    let mut minimized = original.clone();
-    if target == "raw_bytes" {
-        minimized = super::minimize::shrink_module(minimized, &mut same_signature);
-    }
-    minimized = super::minimize::delta_debug(minimized, &mut same_signature);
+    let registered = crate::targets::find(target).ok_or_else(|| format!("unknown target `{target}`"))?;
+    let minimized = minimize::minimize(registered, &original, &mut same_signature);
     let _ = std::fs::remove_file(&probe_path);
-    std::fs::write(&minimized_path, &minimized).map_err(|error| format!("{}: {error}", minimized_path.display()))?;
+    std::fs::write(&minimized_path, &minimized.input).map_err(|error| format!("{}: {error}", minimized_path.display()))?;
     let mut deterministic = true;
     let mut log = output.to_owned();
     for _ in 0..settings.replays {
-        let replay = settings.replayer.replay(target, &minimized_path)?;
+        let replay = settings.replayer.replay(target, minimized.kind, &minimized_path)?;
         deterministic &= replay.signature.as_ref() == Some(&signature);
         log = replay.output;
     }
-    let reproduce = format!("cargo harness repro {target} {}", minimized_path.display());
+    let reproduce = reproduce_command(target, minimized.kind, &minimized_path);
     std::fs::write(folder.join("log.txt"), &log).map_err(|error| format!("{}: {error}", folder.display()))?;
     std::fs::write(folder.join("reproduce.sh"), format!("#!/bin/sh\n{reproduce}\n")).map_err(|error| format!("{}: {error}", folder.display()))?;
     let message = message_of(output);
@@ -250,13 +276,24 @@ fn triage_group(
         inputs: kept,
         minimized: minimized_path,
         size_before: original.len(),
-        size_after: minimized.len(),
+        form: minimized.kind,
+        form_size_before: minimized.size_before,
+        size_after: minimized.input.len(),
+        commands: minimized.commands,
         deterministic,
         reproduce,
     };
     let json = serde_json::to_string_pretty(&finding).map_err(|error| error.to_string())?;
     std::fs::write(folder.join("finding.json"), json).map_err(|error| format!("{}: {error}", folder.display()))?;
     Ok(finding)
+}
+
+/// The `harness repro` command line that replays `file`, an input of form `kind`.
+fn reproduce_command(target: &str, kind: InputKind, file: &Path) -> String {
+    match kind {
+        InputKind::Fuzz => format!("cargo harness repro {target} {}", file.display()),
+        kind => format!("cargo harness repro {target} --input-kind {} {}", kind.name(), file.display()),
+    }
 }
 
 /// The message of a `harness repro` line: what follows the path and verdict,
