@@ -331,6 +331,38 @@ mod tests {
     }
 
     #[test]
+    fn findings_show_their_form_and_sizes_and_reproduce_in_that_form() {
+        let mut finding = Finding {
+            target: "host_calls".to_owned(),
+            signature: Signature { kind: FindingKind::Crash, location: "loader/src/host.rs:1:1".to_owned() },
+            message: String::new(),
+            inputs: Vec::new(),
+            minimized: PathBuf::from("m"),
+            size_before: 600,
+            form: InputKind::Commands,
+            form_size_before: 2134,
+            size_after: 164,
+            commands: Some((24, 2)),
+            deterministic: true,
+            reproduce: reproduce_command("host_calls", InputKind::Commands, Path::new("f/minimized")),
+        };
+        assert_eq!(finding.sizes(), "600 B fuzz input; commands 24 → 2 (2134 → 164 B)");
+        assert_eq!(finding.reproduce, "cargo harness repro host_calls --input-kind commands f/minimized");
+        (finding.form, finding.commands, finding.form_size_before) = (InputKind::Module, None, 344);
+        assert_eq!(finding.sizes(), "600 B fuzz input; module 344 → 164 B");
+        finding.form = InputKind::Fuzz;
+        assert_eq!(finding.sizes(), "600 → 164 B");
+        assert_eq!(reproduce_command("selftest", InputKind::Fuzz, Path::new("m")), "cargo harness repro selftest m");
+        // A finding.json written before forms existed still reads, as a fuzz input.
+        let mut old = serde_json::to_value(&finding).unwrap();
+        for field in ["form", "form_size_before", "commands"] {
+            old.as_object_mut().unwrap().remove(field);
+        }
+        let read: Finding = serde_json::from_value(old).unwrap();
+        assert_eq!((read.form, read.commands), (InputKind::Fuzz, None));
+    }
+
+    #[test]
     fn signature_ids_are_stable_and_distinct() {
         let a = Signature { kind: FindingKind::Crash, location: "harness/src/a.rs:1:1".to_owned() };
         let b = Signature { kind: FindingKind::Crash, location: "harness/src/a.rs:2:1".to_owned() };
