@@ -61,19 +61,30 @@ impl Signature {
 }
 
 impl Replayer {
-    /// Replays `file`, an input of form `kind`, through `target` in a child process.
+    /// Replays `file`, an input of form `kind`, through `target` in a child
+    /// process, with the arguments of the recorded reproduce command. A usage
+    /// or setup error of the child (exit 2: it replayed nothing) is an error,
+    /// not a finding.
     pub fn replay(&self, target: &str, kind: InputKind, file: &Path) -> Result<Replay, String> {
-        let output = Command::new(&self.harness)
-            .args(["repro", target, "--input-kind", kind.name()])
+        let mut command = Command::new(&self.harness);
+        command.args(["repro", target]);
+        if kind != InputKind::Fuzz {
+            command.args(["--input-kind", kind.name()]);
+        }
+        let output = command
             .arg(file)
             .arg(format!("--timeout={}", self.hang_limit.as_secs_f64()))
             .arg(format!("--rss-limit-mb={}", self.rss_limit_mb))
             .output()
             .map_err(|error| format!("cannot run {}: {error}", self.harness.display()))?;
         let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if output.status.code() == Some(2) {
+            let error = stderr.lines().find(|line| line.starts_with("error:")).unwrap_or("exit code 2");
+            return Err(format!("{} repro {target} could not replay {}: {error}", self.harness.display(), file.display()));
+        }
         let line = stdout.lines().next().unwrap_or_default().to_owned();
         let signature = signature_of(target, &line, output.status.code(), signal_of(&output.status));
-        let stderr = String::from_utf8_lossy(&output.stderr);
         let excerpt: Vec<&str> = stderr.lines().filter(|line| !line.trim_start().starts_with("at ")).take(30).collect();
         Ok(Replay { signature, output: format!("{line}\n{}", excerpt.join("\n")) })
     }
@@ -360,6 +371,24 @@ mod tests {
         }
         let read: Finding = serde_json::from_value(old).unwrap();
         assert_eq!((read.form, read.commands), (InputKind::Fuzz, None));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_replay_that_could_not_run_is_an_error_not_a_finding() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("harness");
+        std::fs::write(&script, "#!/bin/sh\necho \"$@\" > \"$0.args\"\necho 'error: unexpected argument' >&2\nexit 2\n").unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let replayer = Replayer { harness: script.clone(), hang_limit: Duration::from_secs(1), rss_limit_mb: 512 };
+        let error = replayer.replay("selftest", InputKind::Fuzz, Path::new("in")).unwrap_err();
+        assert!(error.ends_with("could not replay in: error: unexpected argument"), "{error}");
+        let args = std::fs::read_to_string(script.with_extension("args")).unwrap();
+        assert_eq!(args.trim(), "repro selftest in --timeout=1 --rss-limit-mb=512");
+        let _ = replayer.replay("host_calls", InputKind::Commands, Path::new("in"));
+        let args = std::fs::read_to_string(script.with_extension("args")).unwrap();
+        assert_eq!(args.trim(), "repro host_calls --input-kind commands in --timeout=1 --rss-limit-mb=512");
     }
 
     #[test]
