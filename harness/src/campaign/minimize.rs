@@ -1,8 +1,8 @@
 //! Minimizing a finding's input while it keeps its signature: in the
 //! target's structured form when the form built from the input keeps the
-//! signature (wasm-shrink, then delta debugging over the bytes, for modules;
-//! delta debugging over the commands for command lists), else by delta
-//! debugging over the fuzz input's bytes.
+//! signature (modules: the form's own reduction if any, wasm-shrink, whole
+//! sections, then bytes; command lists: delta debugging over the commands),
+//! else by delta debugging over the fuzz input's bytes.
 
 use std::panic::{self, AssertUnwindSafe};
 
