@@ -9,6 +9,7 @@
 
 pub mod campaign;
 pub mod coverage;
+pub mod forms;
 pub mod host_calls;
 pub mod invalid_module;
 pub mod memory_probe;

@@ -76,3 +76,41 @@ fn coverage_usage_errors_name_the_problem_and_exit_2() {
         assert!(!error.contains("panicked"), "{error}");
     }
 }
+
+#[test]
+fn repro_replays_structured_inputs_and_refuses_a_file_in_the_wrong_form() {
+    use harness::host_calls::command::{self, Command};
+    let dir = tempfile::tempdir().unwrap();
+    let commands = dir.path().join("commands");
+    let list = [Command::Write { address: 300, bytes: b"hello".to_vec() }, Command::WriteResponse { ptr: 300, len: 5 }];
+    std::fs::write(&commands, command::encode(&list)).unwrap();
+    let output = harness(&["repro", "host_calls", "--input-kind", "commands", commands.to_str().unwrap()]);
+    let text = stdout(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(text.contains("commands  host-call    ok"), "{text}");
+
+    let module = dir.path().join("module.wasm");
+    let wat = r#"(module (import "host" "read_request" (func (param i32 i32) (result i32))) (memory (export "memory") 1)
+        (func (export "main") (drop (memory.grow (i32.const 1)))) (func (export "alloc") (param i32) (result i32) i32.const 64))"#;
+    std::fs::write(&module, wat::parse_str(wat).unwrap()).unwrap();
+    let output = harness(&["repro", "memory_probe", "--input-kind", "module", module.to_str().unwrap()]);
+    let text = stdout(&output);
+    assert!(output.status.success() && text.contains("module.wasm  execute      ok"), "{text}");
+
+    // A fuzz input is not a command list, nor a module; the error is one line and exits 2.
+    let fuzz = dir.path().join("fuzz");
+    std::fs::write(&fuzz, b"\x07 some fuzz bytes").unwrap();
+    for (target, kind, expected) in [("host_calls", "commands", "not a host_calls command list"), ("invalid_module", "module", "not a Wasm module")] {
+        let output = harness(&["repro", target, "--input-kind", kind, fuzz.to_str().unwrap()]);
+        let error = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{error}");
+        assert_eq!(error.lines().count(), 1, "{error}");
+        assert!(error.contains(fuzz.to_str().unwrap()) && error.contains(expected), "{error}");
+    }
+    let output = harness(&["repro", "selftest", "--input-kind", "module", module.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("target `selftest` has no `module` input"));
+
+    let help = stdout(&harness(&["repro", "--help"]));
+    assert!(help.contains("--input-kind") && help.contains("commands"), "{help}");
+}

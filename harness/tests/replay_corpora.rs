@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use harness::forms::InputKind;
 use harness::replay::{self, Verdict};
 use loader::Stage;
 
@@ -12,26 +13,39 @@ fn corpus(folder: &str) -> PathBuf {
 
 /// Replays every file of `dir` through `target`, returning each verdict.
 fn replay_dir(target: &str, dir: &Path) -> Vec<(PathBuf, Verdict)> {
-    let target = harness::targets::find(target).unwrap();
+    replay_form(target, InputKind::Fuzz, dir)
+}
+
+/// Replays every file of `dir`, inputs of form `kind`, through `target`.
+fn replay_form(target: &str, kind: InputKind, dir: &Path) -> Vec<(PathBuf, Verdict)> {
+    let form = harness::targets::find(target).unwrap().form(kind).unwrap();
     let inputs = replay::collect_inputs(&[dir.to_path_buf()]).unwrap();
     inputs
         .into_iter()
         .map(|path| {
-            let verdict = replay::replay_file(target.run, &path, replay::Limits::default()).unwrap();
+            let data = std::fs::read(&path).unwrap();
+            (form.check)(&data).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+            let verdict = replay::replay_within(form.run, data, replay::Limits::default());
             (path, verdict)
         })
         .collect()
 }
 
+/// Fuzz inputs in `corpus/regressions/<target>/`, inputs in a target's
+/// structured form in `corpus/regressions/<target>/<form>/`.
 #[test]
 fn regression_inputs_replay_without_findings() {
     for target in harness::TARGETS {
         let dir = corpus("regressions").join(target.name);
-        if !dir.is_dir() {
-            continue;
-        }
-        for (path, verdict) in replay_dir(target.name, &dir) {
-            assert!(!verdict.is_finding(), "{}: {}", path.display(), verdict.summary());
+        let forms = std::iter::once(InputKind::Fuzz).chain(target.structured.map(|form| form.kind));
+        for kind in forms {
+            let dir = if kind == InputKind::Fuzz { dir.clone() } else { dir.join(kind.name()) };
+            if !dir.is_dir() {
+                continue;
+            }
+            for (path, verdict) in replay_form(target.name, kind, &dir) {
+                assert!(!verdict.is_finding(), "{}: {}", path.display(), verdict.summary());
+            }
         }
     }
 }

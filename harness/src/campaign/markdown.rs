@@ -36,18 +36,17 @@ pub fn report(summary: &Summary, previous: Option<(&str, &Summary)>) -> String {
     if summary.findings.is_empty() {
         let _ = writeln!(text, "No crash, hang or out-of-memory was found.");
     } else {
-        let _ = writeln!(text, "| kind | target | where | message | size before → after | deterministic | reproduce |");
+        let _ = writeln!(text, "| kind | target | where | message | size before → after (form) | deterministic | reproduce |");
         let _ = writeln!(text, "|---|---|---|---|---|---|---|");
         for finding in &summary.findings {
             let _ = writeln!(
                 text,
-                "| {} | `{}` | `{}` | {} | {} → {} B | {} | `{}` |",
+                "| {} | `{}` | `{}` | {} | {} | {} | `{}` |",
                 finding.signature.kind.name(),
                 finding.target,
                 finding.signature.location,
                 finding.message.replace('|', "\\|"),
-                finding.size_before,
-                finding.size_after,
+                finding.sizes(),
                 if finding.deterministic { "yes" } else { "flaky" },
                 finding.reproduce
             );

@@ -202,11 +202,10 @@ pub fn triage_into(summary: &mut Summary, settings: &Settings, layout: &Layout) 
         let triaged = triage::triage(target.name, &artifacts, &layout.findings(), &settings.triage)?;
         for finding in &triaged.findings {
             eprintln!(
-                "   {} {}: {} -> {} bytes, {}",
+                "   {} {}: {}, {}",
                 finding.signature.text(),
                 finding.message,
-                finding.size_before,
-                finding.size_after,
+                finding.sizes(),
                 if finding.deterministic { "deterministic" } else { "flaky" }
             );
         }

@@ -51,7 +51,10 @@ fn result(finding: &Finding) -> Value {
     json!({
         "ruleId": rule_id(finding.signature.kind),
         "level": "error",
-        "message": { "text": format!("{} in target {}: {message}. Reproduce: {}", finding.signature.kind.name(), finding.target, finding.reproduce) },
+        "message": { "text": format!(
+            "{} in target {}: {message}. Minimized: {}. Reproduce: {}",
+            finding.signature.kind.name(), finding.target, finding.sizes(), finding.reproduce
+        ) },
         "locations": [{ "physicalLocation": {
             "artifactLocation": { "uri": uri },
             "region": { "startLine": line, "startColumn": column },

@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::fuzzer_log::FindingKind;
+use super::minimize;
+use crate::forms::InputKind;
 
 /// How triage replays inputs.
 #[derive(Clone, Debug)]
@@ -59,19 +61,30 @@ impl Signature {
 }
 
 impl Replayer {
-    /// Replays `file` through `target` in a child process.
-    pub fn replay(&self, target: &str, file: &Path) -> Result<Replay, String> {
-        let output = Command::new(&self.harness)
-            .args(["repro", target])
+    /// Replays `file`, an input of form `kind`, through `target` in a child
+    /// process, with the arguments of the recorded reproduce command. A usage
+    /// or setup error of the child (exit 2: it replayed nothing) is an error,
+    /// not a finding.
+    pub fn replay(&self, target: &str, kind: InputKind, file: &Path) -> Result<Replay, String> {
+        let mut command = Command::new(&self.harness);
+        command.args(["repro", target]);
+        if kind != InputKind::Fuzz {
+            command.args(["--input-kind", kind.name()]);
+        }
+        let output = command
             .arg(file)
             .arg(format!("--timeout={}", self.hang_limit.as_secs_f64()))
             .arg(format!("--rss-limit-mb={}", self.rss_limit_mb))
             .output()
             .map_err(|error| format!("cannot run {}: {error}", self.harness.display()))?;
         let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if output.status.code() == Some(2) {
+            let error = stderr.lines().find(|line| line.starts_with("error:")).unwrap_or("exit code 2");
+            return Err(format!("{} repro {target} could not replay {}: {error}", self.harness.display(), file.display()));
+        }
         let line = stdout.lines().next().unwrap_or_default().to_owned();
         let signature = signature_of(target, &line, output.status.code(), signal_of(&output.status));
-        let stderr = String::from_utf8_lossy(&output.stderr);
         let excerpt: Vec<&str> = stderr.lines().filter(|line| !line.trim_start().starts_with("at ")).take(30).collect();
         Ok(Replay { signature, output: format!("{line}\n{}", excerpt.join("\n")) })
     }
@@ -130,18 +143,45 @@ pub struct Finding {
     pub signature: Signature,
     /// The first line of what the replay printed (panic message).
     pub message: String,
-    /// The artifact files of the group.
+    /// The artifact files of the group (fuzz inputs, kept as found).
     pub inputs: Vec<PathBuf>,
-    /// The minimized input.
+    /// The minimized input, in form `form`.
     pub minimized: PathBuf,
-    /// Size of the smallest artifact, before minimizing.
+    /// Size of the smallest artifact (a fuzz input), before minimizing.
     pub size_before: usize,
+    /// The form of the minimized input: the target's structured form when
+    /// the one built from the smallest artifact kept the signature, else `fuzz`.
+    #[serde(default)]
+    pub form: InputKind,
+    /// Size of the input in that form before minimizing (`size_before` for `fuzz`).
+    #[serde(default)]
+    pub form_size_before: usize,
     /// Size after minimizing.
     pub size_after: usize,
+    /// Commands before and after minimizing, for a command list.
+    #[serde(default)]
+    pub commands: Option<(usize, usize)>,
     /// Whether every replay of the minimized input showed the same signature.
     pub deterministic: bool,
     /// The command that reproduces it on stable.
     pub reproduce: String,
+}
+
+impl Finding {
+    /// Sizes before and after minimizing, and the form of the minimized input, for people.
+    pub fn sizes(&self) -> String {
+        match (self.form, self.commands) {
+            (InputKind::Fuzz, _) => format!("{} → {} B", self.size_before, self.size_after),
+            (form, Some((before, after))) => format!(
+                "{} B fuzz input; {form} {before} → {after} ({} → {} B)",
+                self.size_before,
+                self.form_size_before,
+                self.size_after,
+                form = form.name()
+            ),
+            (form, None) => format!("{} B fuzz input; {} {} → {} B", self.size_before, form.name(), self.form_size_before, self.size_after),
+        }
+    }
 }
 
 /// Artifacts listed by libFuzzer as slow (warnings, not findings).
@@ -182,7 +222,7 @@ pub fn triage(target: &str, artifacts_dir: &Path, findings_dir: &Path, settings:
             }
             Some(_) => {}
         }
-        let replay = settings.replayer.replay(target, &artifact)?;
+        let replay = settings.replayer.replay(target, InputKind::Fuzz, &artifact)?;
         match replay.signature {
             Some(signature) => groups.entry(signature).or_insert_with(|| (Vec::new(), replay.output)).0.push(artifact),
             None => result.not_reproduced.push(artifact),
@@ -220,26 +260,23 @@ fn triage_group(
     let minimized_path = folder.join("minimized");
     let probe_path = folder.join(".probe");
     let deadline = Instant::now() + settings.minimize_time;
-    let mut same_signature = |candidate: &[u8]| -> bool {
+    let mut same_signature = |kind: InputKind, candidate: &[u8]| -> bool {
         Instant::now() < deadline
             && std::fs::write(&probe_path, candidate).is_ok()
-            && settings.replayer.replay(target, &probe_path).is_ok_and(|replay| replay.signature.as_ref() == Some(&signature))
+            && settings.replayer.replay(target, kind, &probe_path).is_ok_and(|replay| replay.signature.as_ref() == Some(&signature))
     };
-    let mut minimized = original.clone();
-    if target == "raw_bytes" {
-        minimized = super::minimize::shrink_module(minimized, &mut same_signature);
-    }
-    minimized = super::minimize::delta_debug(minimized, &mut same_signature);
+    let registered = crate::targets::find(target).ok_or_else(|| format!("unknown target `{target}`"))?;
+    let minimized = minimize::minimize(registered, &original, &mut same_signature);
     let _ = std::fs::remove_file(&probe_path);
-    std::fs::write(&minimized_path, &minimized).map_err(|error| format!("{}: {error}", minimized_path.display()))?;
+    std::fs::write(&minimized_path, &minimized.input).map_err(|error| format!("{}: {error}", minimized_path.display()))?;
     let mut deterministic = true;
     let mut log = output.to_owned();
     for _ in 0..settings.replays {
-        let replay = settings.replayer.replay(target, &minimized_path)?;
+        let replay = settings.replayer.replay(target, minimized.kind, &minimized_path)?;
         deterministic &= replay.signature.as_ref() == Some(&signature);
         log = replay.output;
     }
-    let reproduce = format!("cargo harness repro {target} {}", minimized_path.display());
+    let reproduce = reproduce_command(target, minimized.kind, &minimized_path);
     std::fs::write(folder.join("log.txt"), &log).map_err(|error| format!("{}: {error}", folder.display()))?;
     std::fs::write(folder.join("reproduce.sh"), format!("#!/bin/sh\n{reproduce}\n")).map_err(|error| format!("{}: {error}", folder.display()))?;
     let message = message_of(output);
@@ -250,13 +287,24 @@ fn triage_group(
         inputs: kept,
         minimized: minimized_path,
         size_before: original.len(),
-        size_after: minimized.len(),
+        form: minimized.kind,
+        form_size_before: minimized.size_before,
+        size_after: minimized.input.len(),
+        commands: minimized.commands,
         deterministic,
         reproduce,
     };
     let json = serde_json::to_string_pretty(&finding).map_err(|error| error.to_string())?;
     std::fs::write(folder.join("finding.json"), json).map_err(|error| format!("{}: {error}", folder.display()))?;
     Ok(finding)
+}
+
+/// The `harness repro` command line that replays `file`, an input of form `kind`.
+fn reproduce_command(target: &str, kind: InputKind, file: &Path) -> String {
+    match kind {
+        InputKind::Fuzz => format!("cargo harness repro {target} {}", file.display()),
+        kind => format!("cargo harness repro {target} --input-kind {} {}", kind.name(), file.display()),
+    }
 }
 
 /// The message of a `harness repro` line: what follows the path and verdict,
@@ -291,6 +339,56 @@ mod tests {
         assert_eq!(signature_of("t", oom, Some(1), None).unwrap().kind, FindingKind::Oom);
         assert_eq!(signature_of("t", "a/x  parse  rejected", Some(0), None), None);
         assert_eq!(signature_of("t", "", None, Some(6)).unwrap().location, "signal 6");
+    }
+
+    #[test]
+    fn findings_show_their_form_and_sizes_and_reproduce_in_that_form() {
+        let mut finding = Finding {
+            target: "host_calls".to_owned(),
+            signature: Signature { kind: FindingKind::Crash, location: "loader/src/host.rs:1:1".to_owned() },
+            message: String::new(),
+            inputs: Vec::new(),
+            minimized: PathBuf::from("m"),
+            size_before: 600,
+            form: InputKind::Commands,
+            form_size_before: 2134,
+            size_after: 164,
+            commands: Some((24, 2)),
+            deterministic: true,
+            reproduce: reproduce_command("host_calls", InputKind::Commands, Path::new("f/minimized")),
+        };
+        assert_eq!(finding.sizes(), "600 B fuzz input; commands 24 → 2 (2134 → 164 B)");
+        assert_eq!(finding.reproduce, "cargo harness repro host_calls --input-kind commands f/minimized");
+        (finding.form, finding.commands, finding.form_size_before) = (InputKind::Module, None, 344);
+        assert_eq!(finding.sizes(), "600 B fuzz input; module 344 → 164 B");
+        finding.form = InputKind::Fuzz;
+        assert_eq!(finding.sizes(), "600 → 164 B");
+        assert_eq!(reproduce_command("selftest", InputKind::Fuzz, Path::new("m")), "cargo harness repro selftest m");
+        // A finding.json written before forms existed still reads, as a fuzz input.
+        let mut old = serde_json::to_value(&finding).unwrap();
+        for field in ["form", "form_size_before", "commands"] {
+            old.as_object_mut().unwrap().remove(field);
+        }
+        let read: Finding = serde_json::from_value(old).unwrap();
+        assert_eq!((read.form, read.commands), (InputKind::Fuzz, None));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_replay_that_could_not_run_is_an_error_not_a_finding() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("harness");
+        std::fs::write(&script, "#!/bin/sh\necho \"$@\" > \"$0.args\"\necho 'error: unexpected argument' >&2\nexit 2\n").unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let replayer = Replayer { harness: script.clone(), hang_limit: Duration::from_secs(1), rss_limit_mb: 512 };
+        let error = replayer.replay("selftest", InputKind::Fuzz, Path::new("in")).unwrap_err();
+        assert!(error.ends_with("could not replay in: error: unexpected argument"), "{error}");
+        let args = std::fs::read_to_string(script.with_extension("args")).unwrap();
+        assert_eq!(args.trim(), "repro selftest in --timeout=1 --rss-limit-mb=512");
+        let _ = replayer.replay("host_calls", InputKind::Commands, Path::new("in"));
+        let args = std::fs::read_to_string(script.with_extension("args")).unwrap();
+        assert_eq!(args.trim(), "repro host_calls --input-kind commands in --timeout=1 --rss-limit-mb=512");
     }
 
     #[test]

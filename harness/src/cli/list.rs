@@ -10,7 +10,7 @@ pub struct Args {
     campaign: bool,
 }
 
-/// Prints each target's name and what it exercises.
+/// Prints each target's name, what it exercises and its structured input, if any.
 pub fn run(args: &Args) -> Result<ExitCode, String> {
     for target in harness::TARGETS {
         if args.campaign {
@@ -18,7 +18,10 @@ pub fn run(args: &Args) -> Result<ExitCode, String> {
                 println!("{}", target.name);
             }
         } else {
-            println!("{:<16} {}", target.name, target.about);
+            match target.structured {
+                Some(form) => println!("{:<16} {} (structured input: --input-kind {})", target.name, target.about, form.kind.name()),
+                None => println!("{:<16} {}", target.name, target.about),
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use harness::campaign::triage::Finding;
+use harness::forms::InputKind;
 
 /// Arguments of `harness promote`.
 #[derive(clap::Args)]
@@ -12,12 +13,16 @@ pub struct Args {
     finding: PathBuf,
 }
 
-/// Copies the minimized input to `corpus/regressions/<target>/<signature id>`.
+/// Copies the minimized input to `corpus/regressions/<target>/<signature id>`,
+/// or to `corpus/regressions/<target>/<form>/` for an input in a structured form.
 pub fn run(args: &Args) -> Result<ExitCode, String> {
     let path = args.finding.join("finding.json");
     let text = std::fs::read_to_string(&path).map_err(|error| format!("{}: {error} (expected a finding folder)", path.display()))?;
     let finding: Finding = serde_json::from_str(&text).map_err(|error| format!("{}: {error}", path.display()))?;
-    let folder = super::repo_root().join("corpus/regressions").join(&finding.target);
+    let mut folder = super::repo_root().join("corpus/regressions").join(&finding.target);
+    if finding.form != InputKind::Fuzz {
+        folder.push(finding.form.name());
+    }
     std::fs::create_dir_all(&folder).map_err(|error| format!("{}: {error}", folder.display()))?;
     let destination = folder.join(finding.signature.id());
     let minimized = args.finding.join("minimized");

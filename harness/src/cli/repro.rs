@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use harness::forms::InputKind;
 use harness::replay::{self, Verdict};
 
 /// Arguments of `harness repro`.
@@ -14,6 +15,11 @@ pub struct Args {
     /// Input files, or folders whose files are all replayed.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
+    /// What the files hold: fuzz inputs, or the structured form the target
+    /// builds from one (`harness list` shows each target's), as triage writes
+    /// a finding's minimized input.
+    #[arg(long, value_enum, default_value_t = InputKind::Fuzz)]
+    input_kind: InputKind,
     /// Wall-clock limit per input, in seconds; an input still running then is a hang.
     #[arg(long, default_value_t = replay::DEFAULT_LIMIT.as_secs_f64())]
     timeout: f64,
@@ -37,10 +43,19 @@ pub fn run(args: &Args) -> Result<ExitCode, String> {
     if inputs.is_empty() {
         return Err(format!("no input files in {}", super::display_list(&args.inputs)));
     }
+    let form = target.form(args.input_kind)?;
+    let files = inputs
+        .iter()
+        .map(|path| {
+            let data = std::fs::read(path).map_err(|error| format!("{}: {error}", path.display()))?;
+            (form.check)(&data).map_err(|error| format!("{}: {error} (replay it without --input-kind {})", path.display(), form.kind.name()))?;
+            Ok(data)
+        })
+        .collect::<Result<Vec<_>, String>>()?;
     let limits = replay::Limits { time: limit, rss_mb: args.rss_limit_mb };
     let mut findings = 0;
-    for (done, path) in inputs.iter().enumerate() {
-        let verdict = replay::replay_file(target.run, path, limits)?;
+    for (done, (path, data)) in inputs.iter().zip(files).enumerate() {
+        let verdict = replay::replay_within(form.run, data, limits);
         println!("{}  {}", path.display(), verdict.summary());
         if verdict.is_finding() {
             findings += 1;

@@ -49,12 +49,11 @@ pub fn run(args: &Args) -> Result<ExitCode, String> {
     };
     for finding in &findings {
         println!(
-            "{} [{}] {}: {} -> {} bytes, {}\n  reproduce: {}",
+            "{} [{}] {}: {}, {}\n  reproduce: {}",
             finding.signature.text(),
             finding.target,
             finding.message,
-            finding.size_before,
-            finding.size_after,
+            finding.sizes(),
             if finding.deterministic { "deterministic" } else { "flaky" },
             finding.reproduce
         );

@@ -201,6 +201,65 @@ pub fn encode(commands: &[Command]) -> Vec<u8> {
     request
 }
 
+/// The command list a request encodes, the inverse of [`encode`]. Anything
+/// `encode` cannot write (an unknown op, a truncated record or payload, an
+/// argument out of its range, an unused argument that is not 0) is an error
+/// naming the record.
+pub fn decode(request: &[u8]) -> std::result::Result<Vec<Command>, String> {
+    let mut commands = Vec::new();
+    let mut at = 0;
+    while let Some(rest) = request.get(at..).filter(|rest| !rest.is_empty()) {
+        let (command, used) =
+            decode_one(rest).map_err(|error| format!("command #{} at byte {at}: {error}", commands.len()))?;
+        commands.push(command);
+        at += used;
+    }
+    Ok(commands)
+}
+
+/// Decodes the command at the start of `bytes`: the command and the bytes it takes.
+fn decode_one(bytes: &[u8]) -> std::result::Result<(Command, usize), String> {
+    let header = bytes
+        .get(..RECORD_BYTES)
+        .ok_or_else(|| format!("{} bytes left, but a record takes {RECORD_BYTES}", bytes.len()))?;
+    let (op, rest) = header.split_at(4);
+    let op = u32::from_le_bytes(op.try_into().map_err(|_| "short op")?);
+    let mut args = [0u64; ARGS];
+    for (arg, chunk) in args.iter_mut().zip(rest.chunks_exact(8)) {
+        *arg = u64::from_le_bytes(chunk.try_into().map_err(|_| "short argument")?);
+    }
+    let narrow = |index: usize| u32::try_from(args[index]).map_err(|_| format!("argument {index} of op {op} is past u32"));
+    let command = match op {
+        0 => Command::ReadRequest { ptr_ptr: narrow(0)?, len_ptr: narrow(1)? },
+        1 => Command::WriteResponse { ptr: narrow(0)?, len: narrow(1)? },
+        2 => Command::Log { ptr: narrow(0)?, len: narrow(1)? },
+        3 => Command::StorageGet { key_ptr: narrow(0)?, key_len: narrow(1)?, value_ptr_ptr: narrow(2)?, value_len_ptr: narrow(3)? },
+        4 => {
+            let len = usize::try_from(narrow(1)?).map_err(|error| error.to_string())?;
+            let payload = bytes
+                .get(RECORD_BYTES..RECORD_BYTES + len)
+                .ok_or_else(|| format!("a write of {len} bytes, but {} follow", bytes.len() - RECORD_BYTES))?;
+            Command::Write { address: narrow(0)?, bytes: payload.to_vec() }
+        }
+        5 => Command::Grow { pages: narrow(0)? },
+        6 => Command::SetAlloc(match narrow(0)? {
+            0 => AllocMode::Bump,
+            1 => AllocMode::Fixed(narrow(1)?),
+            2 => AllocMode::Trap,
+            3 => AllocMode::Loop,
+            4 => AllocMode::Grow(narrow(1)?),
+            mode => return Err(format!("unknown alloc mode {mode}")),
+        }),
+        op if op >= WASI_OP && ((op - WASI_OP) as usize) < WASI.len() => Command::Wasi { function: (op - WASI_OP) as usize, args },
+        op => return Err(format!("unknown op {op}")),
+    };
+    if record(&command).1 != args {
+        return Err(format!("op {op} has arguments `encode` never writes (unused ones must be 0)"));
+    }
+    let payload = if let Command::Write { bytes, .. } = &command { bytes.len() } else { 0 };
+    Ok((command, RECORD_BYTES + payload))
+}
+
 /// A command's op, arguments and payload.
 pub fn record(command: &Command) -> (u32, [u64; ARGS], &[u8]) {
     let mut args = [0u64; ARGS];
@@ -565,6 +624,34 @@ mod tests {
         assert_eq!(&request[RECORD_BYTES..RECORD_BYTES + 4], &4u32.to_le_bytes());
         assert_eq!(&request[RECORD_BYTES + 12..RECORD_BYTES + 20], &3u64.to_le_bytes());
         assert_eq!(&request[2 * RECORD_BYTES..], &[1, 2, 3]);
+    }
+
+    #[test]
+    fn decoding_inverts_encoding_of_generated_lists() {
+        for seed in 0..50u32 {
+            let data: Vec<u8> = (0..3000u32).map(|i| (i.wrapping_add(seed * 7919).wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+            let commands = generate(&data);
+            assert_eq!(decode(&encode(&commands)), Ok(commands), "seed {seed}");
+        }
+        assert_eq!(decode(&[]), Ok(Vec::new()));
+    }
+
+    #[test]
+    fn decoding_names_the_bad_command() {
+        let good = encode(&[Command::Grow { pages: 1 }, Command::Write { address: 7, bytes: vec![1, 2, 3] }]);
+        let truncated = decode(&good[..good.len() - 1]).unwrap_err();
+        assert!(truncated.starts_with("command #1 at byte 76: a write of 3 bytes, but 2 follow"), "{truncated}");
+        let error = decode(&good[..50]).unwrap_err();
+        assert!(error.contains("50 bytes left"), "{error}");
+        let mut unknown = good.clone();
+        unknown[0] = 9;
+        assert!(decode(&unknown).unwrap_err().contains("unknown op 9"));
+        let mut unused = good.clone();
+        unused[4 + 8] = 1;
+        assert!(decode(&unused).unwrap_err().contains("unused ones must be 0"));
+        let mut wide = good;
+        wide[4 + 7] = 1;
+        assert!(decode(&wide).unwrap_err().contains("argument 0 of op 5 is past u32"));
     }
 
     #[test]

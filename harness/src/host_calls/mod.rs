@@ -47,18 +47,44 @@ pub fn storage() -> &'static Arc<Storage> {
 /// # Panics
 /// With `oracle:` when an oracle fires; with `setup:` if no sandbox can be made.
 pub fn run(data: &[u8]) -> Report {
-    let commands = command::generate(data);
-    let request = command::encode(&commands);
+    run_commands(&command::generate(data))
+}
+
+/// The structured form of an input: its command list, encoded as the request.
+pub fn commands_of(data: &[u8]) -> Vec<u8> {
+    command::encode(&command::generate(data))
+}
+
+/// Whether `file` is a command list in the request encoding.
+pub fn check_command_list(file: &[u8]) -> Result<(), String> {
+    command::decode(file).map(drop).map_err(|error| format!("not a host_calls command list: {error}"))
+}
+
+/// Runs an encoded command list as [`run`] runs the list it derives.
+///
+/// # Panics
+/// As [`run`]; with `setup:` if `file` is not a command list
+/// ([`check_command_list`] says so first).
+pub fn run_command_list(file: &[u8]) -> Report {
+    match command::decode(file) {
+        Ok(commands) => run_commands(&commands),
+        Err(error) => panic!("setup: not a host_calls command list: {error}"),
+    }
+}
+
+/// Runs `commands` in a fresh sandbox and checks the model and isolation oracles.
+fn run_commands(commands: &[Command]) -> Report {
+    let request = command::encode(commands);
     let canaries = isolation::canaries();
     let outcome = match canaries.sandbox() {
         Ok(sandbox) => interpreter::function().invoke_in(&request, storage(), Some(sandbox.path())),
         Err(error) => panic!("setup: cannot create a sandbox in {}: {error}", canaries.base().display()),
     };
-    let prediction = model::predict(&commands, &request, storage(), model::Limits::of(loader().policy()));
+    let prediction = model::predict(commands, &request, storage(), model::Limits::of(loader().policy()));
     model::check(&prediction, &outcome);
     canaries.check(&outcome, &request);
     let mut report = Report::new(outcome);
-    report.labels = labels(&commands, &report.outcome);
+    report.labels = labels(commands, &report.outcome);
     report.module = Some(interpreter::bytes().to_vec());
     report
 }

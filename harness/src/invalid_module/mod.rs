@@ -47,12 +47,26 @@ const HIDDEN_MODULE_BYTES: usize = 16;
 /// Builds the module of `data`: the defects are drawn from the first bytes,
 /// the valid module is generated from the rest.
 pub fn build(data: &[u8]) -> Built {
+    let (valid, defects) = source(data);
+    apply(&valid, defects)
+}
+
+/// The valid module and the defects that `data` builds its module from.
+fn source(data: &[u8]) -> (Vec<u8>, Vec<Defect>) {
     let mut u = Unstructured::new(data);
     let defects = catalog::draw(&mut u);
     let parser_catches = defects.iter().any(|defect| defect.kind.stages().contains(&Stage::Parse));
     let budget = if parser_catches { HIDDEN_MODULE_BYTES } else { generate::MAX_GENERATOR_BYTES };
-    let valid = generate::valid_module(&mut u, budget);
-    apply(&valid, defects)
+    (generate::valid_module(&mut u, budget), defects)
+}
+
+/// Shrinks the module `data` builds where wasm-shrink can work on it: the
+/// valid module before the defects, each candidate judged by `still_fails`
+/// once the same defects are applied. Returns the module with its defects.
+pub fn shrink_before_defects(data: &[u8], still_fails: &mut dyn FnMut(&[u8]) -> bool) -> Vec<u8> {
+    let (valid, defects) = source(data);
+    let valid = crate::campaign::minimize::shrink_module(valid, &mut |candidate| still_fails(&apply(candidate, defects.clone()).module));
+    apply(&valid, defects).module
 }
 
 /// Applies `defects` to the valid module `valid`: section and code defects
@@ -72,8 +86,22 @@ pub fn apply(valid: &[u8], defects: Vec<Defect>) -> Built {
 
 /// Builds the module of `data`, loads it, and checks the loader's verdict.
 pub fn run(data: &[u8]) -> Report {
+    run_built(build(data))
+}
+
+/// The structured form of an input: the module it builds, defects applied.
+pub fn module_of(data: &[u8]) -> Vec<u8> {
+    build(data).module
+}
+
+/// Loads an explicit module and checks the loader's verdict against the
+/// independent one; with no defects known, the stage check is skipped.
+pub fn run_module(module: &[u8]) -> Report {
+    run_built(Built { module: module.to_vec(), defects: Vec::new() })
+}
+
+fn run_built(built: Built) -> Report {
     static STORAGE: OnceLock<Arc<Storage>> = OnceLock::new();
-    let built = build(data);
     let outcome = loader().run(&built.module, REQUEST, STORAGE.get_or_init(Default::default));
     let verdict = oracle::check_verdict(&built.module, &built.defects, &outcome);
     let mut report = Report::new(outcome);

@@ -32,23 +32,76 @@ use crate::shared_loader::loader;
 use probes::ProbeModule;
 use wasmi_diff::WasmiModule;
 
-/// Runs one input of this layer.
-pub fn run(data: &[u8]) -> Report {
+/// The module an input builds, from the generator the input chooses.
+enum Built {
+    /// A probe module, whose probes the spec oracle follows.
+    Probes(ProbeModule),
+    /// A wasm-smith module.
+    Smith(Vec<u8>),
+}
+
+fn build(data: &[u8]) -> Built {
+    let cap = loader().policy().max_memory_bytes as u64;
     let mut u = Unstructured::new(data);
     let choice = u.arbitrary::<u8>().unwrap_or_default();
-    if choice.is_multiple_of(2) { run_probes(&mut u) } else { run_smith(&mut u) }
+    if choice.is_multiple_of(2) {
+        Built::Probes(ProbeModule::generate(&mut u, cap).unwrap_or_else(|_| ProbeModule {
+            minimum: 1,
+            maximum: None,
+            segment: Vec::new(),
+            probes: vec![Vec::new()],
+        }))
+    } else {
+        Built::Smith(smith::generate(&mut u, cap).unwrap_or_else(|_| {
+            ProbeModule { minimum: 1, maximum: None, segment: Vec::new(), probes: Vec::new() }.encode()
+        }))
+    }
+}
+
+/// Runs one input of this layer.
+pub fn run(data: &[u8]) -> Report {
+    match build(data) {
+        Built::Probes(module) => run_probes(&module),
+        Built::Smith(bytes) => run_smith(bytes),
+    }
+}
+
+/// The structured form of an input: the module it builds.
+pub fn module_of(data: &[u8]) -> Vec<u8> {
+    match build(data) {
+        Built::Probes(module) => module.encode(),
+        Built::Smith(bytes) => bytes,
+    }
+}
+
+/// Runs an explicit module through the oracles that hold for any module: it
+/// is invoked with the empty request (as a wasm-smith module is) and with
+/// each probe number (as a probe module is), each call checked against the
+/// memory cap and wasmi. The spec oracle needs the probes and is skipped.
+pub fn run_module(module: &[u8]) -> Report {
+    let policy = loader().policy();
+    let mut labels = vec!["generator:explicit-module".to_owned()];
+    let compiled = match load(module, &mut labels) {
+        Ok(compiled) => compiled,
+        Err(rejection) => return report(Outcome::rejected(rejection), labels, module.to_vec()),
+    };
+    let mut call = |index: usize, request: &[u8]| {
+        let outcome = invoke(&compiled.function, request);
+        oracles::check_memory_cap(&outcome, policy.max_memory_bytes);
+        differential(&compiled.wasmi, index, request, &outcome, &mut labels);
+        outcome
+    };
+    let mut outcome = call(0, b"");
+    for probe in 0..probes::MAX_PROBES {
+        outcome = call(probe + 1, &u32::try_from(probe).unwrap_or(u32::MAX).to_le_bytes());
+    }
+    report(outcome, labels, module.to_vec())
 }
 
 /// The probe generator: one invocation per probe, each checked by all three oracles.
-fn run_probes(u: &mut Unstructured<'_>) -> Report {
+fn run_probes(module: &ProbeModule) -> Report {
     let policy = loader().policy();
     let cap = policy.max_memory_bytes as u64;
-    let module = ProbeModule::generate(u, cap).unwrap_or_else(|_| ProbeModule {
-        minimum: 1,
-        maximum: None,
-        segment: Vec::new(),
-        probes: vec![Vec::new()],
-    });
     let bytes = module.encode();
     let mut labels = vec!["generator:probes".to_owned()];
     let compiled = match load(&bytes, &mut labels) {
@@ -76,13 +129,9 @@ fn run_probes(u: &mut Unstructured<'_>) -> Report {
 }
 
 /// The wasm-smith generator: one invocation, checked for the cap and against wasmi.
-fn run_smith(u: &mut Unstructured<'_>) -> Report {
+fn run_smith(bytes: Vec<u8>) -> Report {
     let policy = loader().policy();
     let mut labels = vec!["generator:wasm-smith".to_owned()];
-    let bytes = match smith::generate(u, policy.max_memory_bytes as u64) {
-        Ok(bytes) => bytes,
-        Err(_) => ProbeModule { minimum: 1, maximum: None, segment: Vec::new(), probes: Vec::new() }.encode(),
-    };
     let compiled = match load(&bytes, &mut labels) {
         Ok(compiled) => compiled,
         Err(rejection) => return report(Outcome::rejected(rejection), labels, bytes),

@@ -1,0 +1,99 @@
+//! The forms a target's input can take: the fuzz input libFuzzer feeds it,
+//! and the structured form a layer builds from it (a module, a command list),
+//! which `harness repro --input-kind` replays on its own and triage
+//! minimizes at the structure level.
+
+use serde::{Deserialize, Serialize};
+
+use crate::report::Report;
+
+/// What a replayed file holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum InputKind {
+    /// The bytes libFuzzer feeds the target (its artifacts and corpus files).
+    #[default]
+    Fuzz,
+    /// A Wasm module binary, run through the layer's checks that hold for any module.
+    Module,
+    /// A host_calls command list in the interpreter's request encoding.
+    Commands,
+}
+
+impl InputKind {
+    /// The name used by `--input-kind` and in `finding.json`.
+    pub fn name(self) -> &'static str {
+        match self {
+            InputKind::Fuzz => "fuzz",
+            InputKind::Module => "module",
+            InputKind::Commands => "commands",
+        }
+    }
+}
+
+/// One form of a target's input: how to make it from a fuzz input, how to
+/// tell a file is in it, and how to run it.
+#[derive(Clone, Copy, Debug)]
+pub struct Form {
+    /// Which form this is.
+    pub kind: InputKind,
+    /// The input in this form that a fuzz input builds; may panic where the
+    /// layer's generator panics.
+    pub derive: fn(&[u8]) -> Vec<u8>,
+    /// Whether a file is in this form; the error says what is wrong with it.
+    pub check: fn(&[u8]) -> Result<(), String>,
+    /// Runs the layer's checks that apply to an input in this form; expects
+    /// an input `check` accepts.
+    pub run: fn(&[u8]) -> Report,
+    /// A first reduction for forms the generic one handles badly: given a
+    /// fuzz input and a predicate over inputs in this form, a smaller input in
+    /// this form (`invalid_module` shrinks its module before the defects).
+    pub reduce: Option<Reduce>,
+}
+
+/// A form's own reduction: (fuzz input, predicate over inputs in the form) to a smaller input in the form.
+pub type Reduce = fn(&[u8], &mut dyn FnMut(&[u8]) -> bool) -> Vec<u8>;
+
+/// The fuzz form of a target whose layer function is `run`.
+pub fn fuzz(run: fn(&[u8]) -> Report) -> Form {
+    Form { kind: InputKind::Fuzz, derive: <[u8]>::to_vec, check: any_bytes, run, reduce: None }
+}
+
+/// Any bytes are a fuzz input.
+fn any_bytes(_: &[u8]) -> Result<(), String> {
+    Ok(())
+}
+
+/// The module form's check: the file starts with the Wasm magic and version 1.
+/// What follows may be malformed: a finding's module may be.
+pub fn check_module(file: &[u8]) -> Result<(), String> {
+    const HEADER: &[u8] = b"\0asm\x01\0\0\0";
+    if file.starts_with(HEADER) {
+        Ok(())
+    } else {
+        Err("not a Wasm module: it does not start with the header `\\0asm` version 1".to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_module_needs_the_wasm_header_only() {
+        assert!(check_module(b"\0asm\x01\0\0\0").is_ok());
+        assert!(check_module(b"\0asm\x01\0\0\0\x7f garbage").is_ok());
+        let error = check_module(b"\0asm\x02\0\0\0").unwrap_err();
+        assert!(error.contains("not a Wasm module"), "{error}");
+        assert!(check_module(b"").is_err());
+    }
+
+    #[test]
+    fn kinds_serialize_by_their_names() {
+        for kind in [InputKind::Fuzz, InputKind::Module, InputKind::Commands] {
+            assert_eq!(serde_json::to_string(&kind).unwrap(), format!("\"{}\"", kind.name()));
+            let value = clap::ValueEnum::to_possible_value(&kind).unwrap();
+            assert_eq!(value.get_name(), kind.name());
+        }
+    }
+}
