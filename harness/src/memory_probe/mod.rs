@@ -8,11 +8,12 @@
 //! same request, agrees on trap or no trap and on the digest of the final
 //! memory, unless either side ran out of fuel or hit a limit.
 //!
-//! The loader only ever calls `main`, so a probe module's `main` reads a
-//! probe number from the request and runs that probe; the harness invokes the
-//! same loaded function once per probe (at most [`probes::MAX_PROBES`]), each
-//! in a fresh store. A wasm-smith module is invoked once. Compiling dominates
-//! the cost of an input, so [`cache`] keeps the last few compiled modules.
+//! The loader only ever calls `main`, so the probe generator's module is an
+//! interpreter (one per memory shape, compiled once per process) whose `main`
+//! reads a probe's steps from the request and runs them; the harness invokes
+//! it once per probe (at most [`probes::MAX_PROBES`]), each in a fresh store.
+//! A wasm-smith module is invoked once. Compiling dominates the cost of a
+//! wasm-smith input, so [`cache`] also keeps the last few of those.
 
 pub mod cache;
 pub mod oracles;
@@ -29,29 +30,40 @@ use loader::{Function, Outcome, Rejection, Storage};
 use crate::report::Report;
 use crate::shared_loader::loader;
 
-use probes::ProbeModule;
+use probes::{ProbeModule, ProbeShape};
 use wasmi_diff::WasmiModule;
 
-/// Runs one input of this layer.
+/// One input in this many goes to wasm-smith, the others to the probe generator.
+pub const SMITH_ONE_IN: u8 = 8;
+
+/// Runs one input of this layer. The generator is chosen by the sum of all
+/// input bytes, so that almost any mutation re-rolls it: the mix of
+/// generators stays at one wasm-smith input in [`SMITH_ONE_IN`] however the
+/// corpus grows (wasm-smith inputs cost ten times more and would otherwise
+/// take over the corpus, since every new module covers new compiler paths).
 pub fn run(data: &[u8]) -> Report {
     let mut u = Unstructured::new(data);
-    let choice = u.arbitrary::<u8>().unwrap_or_default();
-    if choice.is_multiple_of(2) { run_probes(&mut u) } else { run_smith(&mut u) }
+    if uses_smith(data) { run_smith(&mut u) } else { run_probes(&mut u) }
 }
 
-/// The probe generator: one invocation per probe, each checked by all three oracles.
+/// Whether `data` goes to the wasm-smith generator.
+pub fn uses_smith(data: &[u8]) -> bool {
+    data.iter().fold(0u8, |sum, byte| sum.wrapping_add(*byte)) % SMITH_ONE_IN == 0
+}
+
+/// The probe generator: one invocation of the shape's interpreter per probe,
+/// each checked by all three oracles.
 fn run_probes(u: &mut Unstructured<'_>) -> Report {
     let policy = loader().policy();
     let cap = policy.max_memory_bytes as u64;
     let module = ProbeModule::generate(u, cap).unwrap_or_else(|_| ProbeModule {
-        minimum: 1,
-        maximum: None,
-        segment: Vec::new(),
+        shape: ProbeShape { minimum: 1, maximum: None },
         probes: vec![Vec::new()],
     });
-    let bytes = module.encode();
     let mut labels = vec!["generator:probes".to_owned()];
-    let compiled = match load(&bytes, &mut labels) {
+    let (interpreter, loaded) = cache::interpreter(module.shape);
+    let bytes = module.annotated(&interpreter);
+    let compiled = match label_cached(loaded, &mut labels) {
         Ok(compiled) => compiled,
         Err(rejection) => {
             let outcome = Outcome::rejected(rejection);
@@ -62,7 +74,7 @@ fn run_probes(u: &mut Unstructured<'_>) -> Report {
     let (function, wasmi) = (&compiled.function, &compiled.wasmi);
     let mut last = None;
     for (index, probe) in module.probes.iter().enumerate() {
-        let request = u32::try_from(index).unwrap_or(u32::MAX).to_le_bytes();
+        let request = probes::request(probe);
         let outcome = invoke(function, &request);
         oracles::check_memory_cap(&outcome, policy.max_memory_bytes);
         oracles::check_spec(index, spec::expect(module.model(cap), probe), &outcome);
@@ -71,7 +83,7 @@ fn run_probes(u: &mut Unstructured<'_>) -> Report {
     }
     match last {
         Some(outcome) => report(outcome, labels, bytes),
-        None => report(invoke(function, &0u32.to_le_bytes()), labels, bytes),
+        None => report(invoke(function, b""), labels, bytes),
     }
 }
 
@@ -81,9 +93,9 @@ fn run_smith(u: &mut Unstructured<'_>) -> Report {
     let mut labels = vec!["generator:wasm-smith".to_owned()];
     let bytes = match smith::generate(u, policy.max_memory_bytes as u64) {
         Ok(bytes) => bytes,
-        Err(_) => ProbeModule { minimum: 1, maximum: None, segment: Vec::new(), probes: Vec::new() }.encode(),
+        Err(_) => ProbeShape { minimum: 1, maximum: None }.encode(),
     };
-    let compiled = match load(&bytes, &mut labels) {
+    let compiled = match label_cached(cache::load(&bytes), &mut labels) {
         Ok(compiled) => compiled,
         Err(rejection) => return report(Outcome::rejected(rejection), labels, bytes),
     };
@@ -93,9 +105,9 @@ fn run_smith(u: &mut Unstructured<'_>) -> Report {
     report(outcome, labels, bytes)
 }
 
-/// Loads `bytes` through the cache, labelling cache hits `compile:cached`.
-fn load(bytes: &[u8], labels: &mut Vec<String>) -> Result<Arc<cache::Compiled>, Rejection> {
-    let (compiled, cached) = cache::load(bytes)?;
+/// The compiled module, labelling cache hits `compile:cached`.
+fn label_cached(loaded: cache::Loaded, labels: &mut Vec<String>) -> Result<Arc<cache::Compiled>, Rejection> {
+    let (compiled, cached) = loaded?;
     if cached {
         labels.push("compile:cached".to_owned());
     }
