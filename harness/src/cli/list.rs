@@ -10,15 +10,17 @@ pub struct Args {
     campaign: bool,
 }
 
-/// Prints each target's name and what it exercises.
+/// Prints each target's name, what it exercises and the libFuzzer flags campaigns give it.
 pub fn run(args: &Args) -> Result<ExitCode, String> {
     for target in harness::TARGETS {
         if args.campaign {
             if target.in_default_campaign {
                 println!("{}", target.name);
             }
-        } else {
+        } else if target.libfuzzer_defaults.is_empty() {
             println!("{:<16} {}", target.name, target.about);
+        } else {
+            println!("{:<16} {} [libFuzzer: {}]", target.name, target.about, target.libfuzzer_defaults.join(" "));
         }
     }
     Ok(ExitCode::SUCCESS)
