@@ -48,7 +48,9 @@ pub const TARGETS: &[Target] = &[
         about: "layer 4: host-call sequences run by a fixed interpreter module; tests the host ABI and WASI",
         run: crate::host_calls::run,
         in_default_campaign: true,
-        libfuzzer_defaults: &[],
+        // Measured, 40 s from the seeds: 14% more execs per CPU second and
+        // slightly more coverage than with Entropic.
+        libfuzzer_defaults: &["-entropic=0"],
     },
     Target {
         name: "selftest",
