@@ -9,6 +9,8 @@
 : "${OUT:?OUT must be set}" "${SRC:?SRC must be set}" "${WORK:?WORK must be set}"
 
 targets=(raw_bytes invalid_module memory_probe host_calls)
+# The libFuzzer flags harness campaigns give each target (`harness list`).
+declare -A libfuzzer_defaults=([memory_probe]="entropic = 0" [host_calls]="entropic = 0")
 target_dir=${SUITE_FUZZ_TARGET_DIR:-targets/target}
 
 # address needs nightly (the builder's default toolchain); every other build
@@ -28,6 +30,7 @@ for target in "${targets[@]}"; do
     echo "[libfuzzer]"
     echo "timeout = 10"
     echo "rss_limit_mb = 2048"
+    [ -n "${libfuzzer_defaults[$target]:-}" ] && echo "${libfuzzer_defaults[$target]}"
     if [ -f "targets/dictionaries/$target.dict" ]; then
       cp "targets/dictionaries/$target.dict" "$OUT/$target.dict"
       echo "dict = $target.dict"

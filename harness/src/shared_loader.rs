@@ -7,10 +7,15 @@ use loader::{Loader, Policy};
 
 /// The policy the layers fuzz under: the defaults, with less fuel and a smaller
 /// memory so that endless or greedy guests end quickly. Every limit is still on.
+///
+/// Cranelift does not optimize: compiling is most of the cost of a layer-3
+/// input, and `OptLevel::None` compiles faster. This fuzzes the unoptimized
+/// pipeline, not the optimizing one production runs (see `Policy::optimize_code`).
 pub fn fuzzing_policy() -> Policy {
     Policy {
         fuel: 1_000_000,
         max_memory_bytes: 16 << 20,
+        optimize_code: false,
         ..Policy::default()
     }
 }

@@ -18,6 +18,8 @@ pub struct Target {
     /// The structured form the layer builds from a fuzz input, if any:
     /// `repro --input-kind` replays it and triage minimizes in it.
     pub structured: Option<Form>,
+    /// libFuzzer flags campaigns pass before the user's own (which win).
+    pub libfuzzer_defaults: &'static [&'static str],
 }
 
 impl Target {
@@ -42,6 +44,7 @@ pub const TARGETS: &[Target] = &[
         run: crate::raw_bytes::run,
         in_default_campaign: true,
         structured: Some(Form { kind: InputKind::Module, derive: <[u8]>::to_vec, check: forms::check_module, run: crate::raw_bytes::run, reduce: None }),
+        libfuzzer_defaults: &[],
     },
     Target {
         name: "invalid_module",
@@ -55,6 +58,7 @@ pub const TARGETS: &[Target] = &[
             run: crate::invalid_module::run_module,
             reduce: Some(crate::invalid_module::shrink_before_defects),
         }),
+        libfuzzer_defaults: &[],
     },
     Target {
         name: "memory_probe",
@@ -68,6 +72,10 @@ pub const TARGETS: &[Target] = &[
             run: crate::memory_probe::run_module,
             reduce: None,
         }),
+        // Entropic's per-input feature frequencies cost three quarters of the
+        // CPU here: running fresh modules makes hit counts vary from run to
+        // run. Without it: 13x the exec/s and more coverage in the same time.
+        libfuzzer_defaults: &["-entropic=0"],
     },
     Target {
         name: "host_calls",
@@ -81,6 +89,9 @@ pub const TARGETS: &[Target] = &[
             run: crate::host_calls::run_command_list,
             reduce: None,
         }),
+        // Measured, 40 s from the seeds: 14% more execs per CPU second and
+        // slightly more coverage than with Entropic.
+        libfuzzer_defaults: &["-entropic=0"],
     },
     Target {
         name: "selftest",
@@ -88,6 +99,7 @@ pub const TARGETS: &[Target] = &[
         run: crate::selftest::run,
         in_default_campaign: false,
         structured: None,
+        libfuzzer_defaults: &[],
     },
 ];
 

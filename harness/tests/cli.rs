@@ -19,6 +19,8 @@ fn list_names_every_target() {
     for target in harness::TARGETS {
         assert!(text.lines().any(|line| line.starts_with(target.name)), "{text}");
     }
+    let memory_probe = text.lines().find(|line| line.starts_with("memory_probe")).unwrap_or_default();
+    assert!(memory_probe.ends_with("[libFuzzer: -entropic=0]"), "{memory_probe}");
 }
 
 #[test]

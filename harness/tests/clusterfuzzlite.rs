@@ -51,7 +51,12 @@ fn build_sh_fills_out_with_runnable_targets_options_dictionaries_and_seeds() {
         let options = std::fs::read_to_string(out.join(format!("{target}.options"))).unwrap();
         assert!(options.starts_with("[libfuzzer]\n"), "{options}");
         assert!(options.contains("timeout = 10") && options.contains("rss_limit_mb = 2048"), "{options}");
-        let asan = options.split("[asan]\n").nth(1).expect("an [asan] section");
+        let (libfuzzer, asan) = options.split_once("[asan]\n").expect("an [asan] section");
+        let defaults = harness::targets::find(target).unwrap().libfuzzer_defaults;
+        for flag in defaults {
+            let (name, value) = flag.trim_start_matches('-').split_once('=').unwrap();
+            assert!(libfuzzer.contains(&format!("\n{name} = {value}\n")), "{target}: campaign flag {flag} missing from\n{options}");
+        }
         for option in ASAN_OPTIONS.split(':') {
             let (name, value) = option.split_once('=').unwrap();
             assert!(asan.contains(&format!("{name} = {value}")), "{target}: {name} missing from\n{options}");

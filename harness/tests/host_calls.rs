@@ -119,6 +119,25 @@ fn the_isolation_oracle_stays_quiet_on_an_untouched_sandbox() {
 }
 
 #[test]
+fn a_dropped_sandbox_is_gone_whatever_the_run_did_and_the_canaries_stay() {
+    let (dir, canaries) = canaries();
+    let untouched = canaries.sandbox().unwrap();
+    let path = untouched.path().to_path_buf();
+    drop(untouched);
+    assert!(!path.exists());
+    let changed = canaries.sandbox().unwrap();
+    let path = changed.path().to_path_buf();
+    std::fs::write(path.join("dir/new.txt"), b"inside").unwrap();
+    std::fs::remove_dir(path.join("dir")).unwrap_err();
+    std::fs::remove_file(path.join("file.txt")).unwrap();
+    std::os::unix::fs::symlink("../canary_dir", path.join("file.txt")).unwrap();
+    drop(changed);
+    assert!(!path.exists());
+    assert!(dir.path().join("canary_dir/secret.txt").exists());
+    canaries.check(&outcome(), b"");
+}
+
+#[test]
 #[should_panic(expected = "oracle: the content of canary")]
 fn the_isolation_oracle_fires_on_canary_content_in_a_log() {
     let (_dir, canaries) = canaries();

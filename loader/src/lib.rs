@@ -26,7 +26,7 @@ mod wasi;
 use std::path::Path;
 use std::sync::Arc;
 
-use wasmtime::{Config, Engine, InstancePre, Linker, Module, Store, Trap};
+use wasmtime::{Config, Engine, InstancePre, Linker, Module, OptLevel, Store, Trap};
 
 pub use abi::AllowedImports;
 pub use host::{HostAbort, Storage, checked_range};
@@ -68,7 +68,8 @@ impl Loader {
             .wasm_features(wasm_features(), true)
             .consume_fuel(true)
             .epoch_interruption(true)
-            .max_wasm_stack(policy.max_wasm_stack);
+            .max_wasm_stack(policy.max_wasm_stack)
+            .cranelift_opt_level(if policy.optimize_code { OptLevel::Speed } else { OptLevel::None });
         let engine = Engine::new(&config)?;
         let ticker = EpochTicker::start(engine.clone(), policy.epoch_tick)?;
         let mut linker = Linker::new(&engine);

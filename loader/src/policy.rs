@@ -39,6 +39,10 @@ pub struct Policy {
     pub max_host_calls: u32,
     /// The one directory WASI may see, preopened as `/`. Default: none, so WASI has no files.
     pub sandbox_dir: Option<PathBuf>,
+    /// Whether Cranelift optimizes the code it compiles (`OptLevel::Speed`)
+    /// or compiles as fast as it can (`OptLevel::None`). Not a limit: guest
+    /// behaviour is the same either way. Default: optimize.
+    pub optimize_code: bool,
 }
 
 impl Default for Policy {
@@ -59,6 +63,7 @@ impl Default for Policy {
             max_stdio_bytes: 64 << 10,
             max_host_calls: 10_000,
             sandbox_dir: None,
+            optimize_code: true,
         }
     }
 }

@@ -103,6 +103,12 @@ pub fn run(settings: &Settings) -> Result<Summary, String> {
     Ok(summary)
 }
 
+/// The target's libFuzzer defaults, then the user's flags, which libFuzzer
+/// lets override them (the last of a flag wins).
+fn extra_flags(target: &Target, user: &[String]) -> Vec<String> {
+    target.libfuzzer_defaults.iter().map(|flag| (*flag).to_owned()).chain(user.iter().cloned()).collect()
+}
+
 fn fuzz_target(settings: &Settings, layout: &Layout, target: &Target, time: Duration) -> Result<TargetSummary, String> {
     let corpus = layout.corpus(target.name);
     libfuzzer::recover_corpus(&corpus);
@@ -121,7 +127,7 @@ fn fuzz_target(settings: &Settings, layout: &Layout, target: &Target, time: Dura
         timeout_secs: settings.timeout_secs,
         rss_limit_mb: settings.rss_limit_mb,
         seed: settings.seed,
-        extra: settings.extra.clone(),
+        extra: extra_flags(target, &settings.extra),
         log: layout.log(target.name),
     };
     eprintln!("== {}: fuzzing for {} ({} worker(s))", target.name, duration::display(time), settings.jobs);
@@ -278,6 +284,15 @@ fn civil_date(days: u64) -> (u64, u64, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn target_defaults_come_before_the_users_flags() {
+        let memory_probe = crate::targets::find("memory_probe").unwrap();
+        let user = ["-entropic=1".to_owned(), "-max_len=64".to_owned()];
+        assert_eq!(extra_flags(memory_probe, &user), ["-entropic=0", "-entropic=1", "-max_len=64"]);
+        let raw_bytes = crate::targets::find("raw_bytes").unwrap();
+        assert_eq!(extra_flags(raw_bytes, &user), user);
+    }
 
     #[test]
     fn civil_dates_are_right() {

@@ -10,7 +10,8 @@ pub struct Args {
     campaign: bool,
 }
 
-/// Prints each target's name, what it exercises and its structured input, if any.
+/// Prints each target's name, what it exercises, its structured input and the
+/// libFuzzer flags campaigns give it.
 pub fn run(args: &Args) -> Result<ExitCode, String> {
     for target in harness::TARGETS {
         if args.campaign {
@@ -18,10 +19,14 @@ pub fn run(args: &Args) -> Result<ExitCode, String> {
                 println!("{}", target.name);
             }
         } else {
-            match target.structured {
-                Some(form) => println!("{:<16} {} (structured input: --input-kind {})", target.name, target.about, form.kind.name()),
-                None => println!("{:<16} {}", target.name, target.about),
+            let mut line = format!("{:<16} {}", target.name, target.about);
+            if let Some(form) = target.structured {
+                line.push_str(&format!(" (structured input: --input-kind {})", form.kind.name()));
             }
+            if !target.libfuzzer_defaults.is_empty() {
+                line.push_str(&format!(" [libFuzzer: {}]", target.libfuzzer_defaults.join(" ")));
+            }
+            println!("{line}");
         }
     }
     Ok(ExitCode::SUCCESS)

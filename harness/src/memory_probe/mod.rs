@@ -8,11 +8,12 @@
 //! same request, agrees on trap or no trap and on the digest of the final
 //! memory, unless either side ran out of fuel or hit a limit.
 //!
-//! The loader only ever calls `main`, so a probe module's `main` reads a
-//! probe number from the request and runs that probe; the harness invokes the
-//! same loaded function once per probe (at most [`probes::MAX_PROBES`]), each
-//! in a fresh store. A wasm-smith module is invoked once. Compiling dominates
-//! the cost of an input, so [`cache`] keeps the last few compiled modules.
+//! The loader only ever calls `main`, so the probe generator's module is an
+//! interpreter (one per memory shape, compiled once per process) whose `main`
+//! reads a probe's steps from the request and runs them; the harness invokes
+//! it once per probe (at most [`probes::MAX_PROBES`]), each in a fresh store.
+//! A wasm-smith module is invoked once. Compiling dominates the cost of a
+//! wasm-smith input, so [`cache`] also keeps the last few of those.
 
 pub mod cache;
 pub mod oracles;
@@ -29,82 +30,59 @@ use loader::{Function, Outcome, Rejection, Storage};
 use crate::report::Report;
 use crate::shared_loader::loader;
 
-use probes::ProbeModule;
+use probes::{ProbeModule, ProbeShape};
 use wasmi_diff::WasmiModule;
 
-/// The module an input builds, from the generator the input chooses.
-enum Built {
-    /// A probe module, whose probes the spec oracle follows.
-    Probes(ProbeModule),
-    /// A wasm-smith module.
-    Smith(Vec<u8>),
-}
+/// One input in this many goes to wasm-smith, the others to the probe generator.
+pub const SMITH_ONE_IN: u8 = 8;
 
-fn build(data: &[u8]) -> Built {
-    let cap = loader().policy().max_memory_bytes as u64;
-    let mut u = Unstructured::new(data);
-    let choice = u.arbitrary::<u8>().unwrap_or_default();
-    if choice.is_multiple_of(2) {
-        Built::Probes(ProbeModule::generate(&mut u, cap).unwrap_or_else(|_| ProbeModule {
-            minimum: 1,
-            maximum: None,
-            segment: Vec::new(),
-            probes: vec![Vec::new()],
-        }))
-    } else {
-        Built::Smith(smith::generate(&mut u, cap).unwrap_or_else(|_| {
-            ProbeModule { minimum: 1, maximum: None, segment: Vec::new(), probes: Vec::new() }.encode()
-        }))
-    }
-}
-
-/// Runs one input of this layer.
+/// Runs one input of this layer. The generator is chosen by the sum of all
+/// input bytes, so that almost any mutation re-rolls it: the mix of
+/// generators stays at one wasm-smith input in [`SMITH_ONE_IN`] however the
+/// corpus grows (wasm-smith inputs cost ten times more and would otherwise
+/// take over the corpus, since every new module covers new compiler paths).
 pub fn run(data: &[u8]) -> Report {
-    match build(data) {
-        Built::Probes(module) => run_probes(&module),
-        Built::Smith(bytes) => run_smith(bytes),
-    }
+    let mut u = Unstructured::new(data);
+    if uses_smith(data) { run_smith(smith_module(&mut u)) } else { run_probes(&mut u) }
 }
 
-/// The structured form of an input: the module it builds.
+/// Whether `data` goes to the wasm-smith generator.
+pub fn uses_smith(data: &[u8]) -> bool {
+    data.iter().fold(0u8, |sum, byte| sum.wrapping_add(*byte)) % SMITH_ONE_IN == 0
+}
+
+/// The structured form of an input: the module it runs. For a probe input
+/// that is its shape's interpreter, whose steps come in the request, so the
+/// module alone rarely reproduces a probe finding and triage then minimizes
+/// the fuzz bytes instead.
 pub fn module_of(data: &[u8]) -> Vec<u8> {
-    match build(data) {
-        Built::Probes(module) => module.encode(),
-        Built::Smith(bytes) => bytes,
+    let mut u = Unstructured::new(data);
+    if uses_smith(data) {
+        smith_module(&mut u)
+    } else {
+        let module = probe_module(&mut u);
+        module.annotated(&cache::interpreter(module.shape).0)
     }
 }
 
 /// Runs an explicit module through the oracles that hold for any module: it
-/// is invoked with the empty request (as a wasm-smith module is) and with
-/// each probe number (as a probe module is), each call checked against the
-/// memory cap and wasmi. The spec oracle needs the probes and is skipped.
+/// is invoked once with the empty request, as a wasm-smith module is, and
+/// checked against the memory cap and wasmi. The spec oracle needs probes and
+/// is skipped.
 pub fn run_module(module: &[u8]) -> Report {
-    let policy = loader().policy();
-    let mut labels = vec!["generator:explicit-module".to_owned()];
-    let compiled = match load(module, &mut labels) {
-        Ok(compiled) => compiled,
-        Err(rejection) => return report(Outcome::rejected(rejection), labels, module.to_vec()),
-    };
-    let mut call = |index: usize, request: &[u8]| {
-        let outcome = invoke(&compiled.function, request);
-        oracles::check_memory_cap(&outcome, policy.max_memory_bytes);
-        differential(&compiled.wasmi, index, request, &outcome, &mut labels);
-        outcome
-    };
-    let mut outcome = call(0, b"");
-    for probe in 0..probes::MAX_PROBES {
-        outcome = call(probe + 1, &u32::try_from(probe).unwrap_or(u32::MAX).to_le_bytes());
-    }
-    report(outcome, labels, module.to_vec())
+    run_module_as(module.to_vec(), "generator:explicit-module")
 }
 
-/// The probe generator: one invocation per probe, each checked by all three oracles.
-fn run_probes(module: &ProbeModule) -> Report {
+/// The probe generator: one invocation of the shape's interpreter per probe,
+/// each checked by all three oracles.
+fn run_probes(u: &mut Unstructured<'_>) -> Report {
     let policy = loader().policy();
     let cap = policy.max_memory_bytes as u64;
-    let bytes = module.encode();
+    let module = probe_module(u);
     let mut labels = vec!["generator:probes".to_owned()];
-    let compiled = match load(&bytes, &mut labels) {
+    let (interpreter, loaded) = cache::interpreter(module.shape);
+    let bytes = module.annotated(&interpreter);
+    let compiled = match label_cached(loaded, &mut labels) {
         Ok(compiled) => compiled,
         Err(rejection) => {
             let outcome = Outcome::rejected(rejection);
@@ -115,7 +93,7 @@ fn run_probes(module: &ProbeModule) -> Report {
     let (function, wasmi) = (&compiled.function, &compiled.wasmi);
     let mut last = None;
     for (index, probe) in module.probes.iter().enumerate() {
-        let request = u32::try_from(index).unwrap_or(u32::MAX).to_le_bytes();
+        let request = probes::request(probe);
         let outcome = invoke(function, &request);
         oracles::check_memory_cap(&outcome, policy.max_memory_bytes);
         oracles::check_spec(index, spec::expect(module.model(cap), probe), &outcome);
@@ -124,15 +102,32 @@ fn run_probes(module: &ProbeModule) -> Report {
     }
     match last {
         Some(outcome) => report(outcome, labels, bytes),
-        None => report(invoke(function, &0u32.to_le_bytes()), labels, bytes),
+        None => report(invoke(function, b""), labels, bytes),
     }
+}
+
+/// A probe module from the input; an input too short for one gets a single empty probe.
+fn probe_module(u: &mut Unstructured<'_>) -> ProbeModule {
+    let cap = loader().policy().max_memory_bytes as u64;
+    ProbeModule::generate(u, cap).unwrap_or_else(|_| ProbeModule { shape: ProbeShape { minimum: 1, maximum: None }, probes: vec![Vec::new()] })
+}
+
+/// A wasm-smith module from the input; an input wasm-smith cannot use gets a bare memory.
+fn smith_module(u: &mut Unstructured<'_>) -> Vec<u8> {
+    let cap = loader().policy().max_memory_bytes as u64;
+    smith::generate(u, cap).unwrap_or_else(|_| ProbeShape { minimum: 1, maximum: None }.encode())
 }
 
 /// The wasm-smith generator: one invocation, checked for the cap and against wasmi.
 fn run_smith(bytes: Vec<u8>) -> Report {
+    run_module_as(bytes, "generator:wasm-smith")
+}
+
+/// One invocation with the empty request, checked for the cap and against wasmi.
+fn run_module_as(bytes: Vec<u8>, generator: &str) -> Report {
     let policy = loader().policy();
-    let mut labels = vec!["generator:wasm-smith".to_owned()];
-    let compiled = match load(&bytes, &mut labels) {
+    let mut labels = vec![generator.to_owned()];
+    let compiled = match label_cached(cache::load(&bytes), &mut labels) {
         Ok(compiled) => compiled,
         Err(rejection) => return report(Outcome::rejected(rejection), labels, bytes),
     };
@@ -142,9 +137,9 @@ fn run_smith(bytes: Vec<u8>) -> Report {
     report(outcome, labels, bytes)
 }
 
-/// Loads `bytes` through the cache, labelling cache hits `compile:cached`.
-fn load(bytes: &[u8], labels: &mut Vec<String>) -> Result<Arc<cache::Compiled>, Rejection> {
-    let (compiled, cached) = cache::load(bytes)?;
+/// The compiled module, labelling cache hits `compile:cached`.
+fn label_cached(loaded: cache::Loaded, labels: &mut Vec<String>) -> Result<Arc<cache::Compiled>, Rejection> {
+    let (compiled, cached) = loaded?;
     if cached {
         labels.push("compile:cached".to_owned());
     }

@@ -1,24 +1,31 @@
-//! The probe generator: a module, written with wasm-encoder, whose `main`
-//! reads a probe number from the request, runs that probe's steps (loads and
-//! stores of every width at the edge of memory, grows, bulk operations
-//! straddling the end) and, if nothing trapped, answers with a digest of its
-//! final memory.
+//! The probe generator: probes (loads and stores of every width at the edge
+//! of memory, grows, bulk operations straddling the end) run by a probe
+//! interpreter, one fixed module per memory shape.
 //!
-//! The harness invokes the same loaded function once per probe, each time in
-//! a fresh store, with the probe's number as the request.
+//! The interpreter's `main` reads up to [`MAX_STEPS`] step records from the
+//! request, performs them in order and, if nothing trapped, answers with a
+//! digest of its final memory. Memarg offsets are immediates, so the
+//! interpreter has one load or store per access kind and offset of
+//! [`OFFSETS`]; the base address, the stored value and the operands of
+//! grows and bulk operations come from the record. Each shape's interpreter
+//! is compiled once per process ([`super::cache`]); an input only runs it,
+//! once per probe, each time in a fresh store, with the probe's steps as the
+//! request.
 //!
-//! Memory layout `main` relies on: `read_request` writes the
-//! request pointer and length at 0 and 4; `alloc` always returns
-//! [`REQUEST_AT`]; the response is the 8-byte digest at 0 followed by the page
-//! count (u32 LE) at 8.
+//! Memory layout `main` relies on: `read_request` writes the request pointer
+//! and length at 0 and 4; `alloc` always returns [`REQUEST_AT`]; `main`
+//! copies every record into locals before the first step runs, since a step
+//! may overwrite the request; the response is the 8-byte digest at 0
+//! followed by the page count (u32 LE) at 8.
 
 use arbitrary::{Result, Unstructured};
 use wasm_encoder::{
-    CodeSection, DataCountSection, DataSection, EntityType, ExportKind, ExportSection, Function, FunctionSection,
-    Ieee32, Ieee64, ImportSection, InstructionSink, MemArg, MemorySection, MemoryType, Module, TypeSection, ValType,
+    BlockType, CodeSection, CustomSection, DataCountSection, DataSection, EntityType, ExportKind, ExportSection,
+    Function, FunctionSection, ImportSection, InstructionSink, MemArg, MemorySection, MemoryType, Module, Section,
+    TypeSection, ValType,
 };
 
-use super::spec::{Access, MemoryModel, PAGE, Step};
+use super::spec::{Access, LOADS, MAX_PAGES_32, MemoryModel, PAGE, STORES, Step};
 
 /// Where `alloc` places the request.
 pub const REQUEST_AT: i32 = 64;
@@ -33,27 +40,64 @@ pub const MAX_STEPS: usize = 4;
 /// and `size - k` for every size the memory had), and the page count. Hashing
 /// whole pages would cost more fuel than the rest of the probe, on both engines.
 pub const WINDOW: i32 = 64;
+/// The memarg offsets the interpreter has a load and a store for: small ones,
+/// page and policy-cap sized ones, and ones that carry `base + offset` past
+/// 2^31 and 2^32.
+pub const OFFSETS: [u32; 17] = [
+    0,
+    1,
+    2,
+    3,
+    4,
+    7,
+    8,
+    0xff,
+    0xffff,
+    0x1_0000,
+    0x100_0000,
+    0x7fff_ffff,
+    0x8000_0000,
+    0xffff_fff8,
+    0xffff_fffc,
+    0xffff_fffe,
+    0xffff_ffff,
+];
+/// The passive data segment `memory.init` reads (the same in every interpreter).
+pub const SEGMENT: [u8; 32] = *b"memory.init segment, 32 bytes.\n\0";
+/// Bytes of one step record: `op`, three `u32` operands, a `u64` value.
+pub const RECORD_BYTES: usize = 24;
 
-/// A generated probe module: its memory and its probes.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ProbeModule {
+/// The memory an interpreter declares: initial and maximum pages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ProbeShape {
     /// Initial pages.
     pub minimum: u64,
     /// Declared maximum pages.
     pub maximum: Option<u64>,
-    /// The passive data segment `memory.init` reads.
-    pub segment: Vec<u8>,
-    /// The probes; probe `i` runs when the request is `i` (u32 LE).
+}
+
+/// A generated input of the probe generator: the memory shape and the probes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProbeModule {
+    /// The memory the interpreter declares.
+    pub shape: ProbeShape,
+    /// The probes; probe `i` runs in invocation `i`.
     pub probes: Vec<Vec<Step>>,
 }
 
 impl ProbeModule {
     /// The memory as instantiated, under a host cap of `cap_bytes`.
     pub fn model(&self, cap_bytes: u64) -> MemoryModel {
-        MemoryModel { pages: self.minimum, maximum: self.maximum, cap_bytes, segment_len: self.segment.len() as u64 }
+        MemoryModel {
+            pages: self.shape.minimum,
+            maximum: self.shape.maximum,
+            cap_bytes,
+            segment_len: SEGMENT.len() as u64,
+        }
     }
 
-    /// Derives a probe module from the input; the model's cap guides grow sizes.
+    /// Derives probes from the input; the model's cap guides grow sizes.
+    /// There are 3 x 9 shapes, so at most 27 interpreters per process.
     pub fn generate(u: &mut Unstructured<'_>, cap_bytes: u64) -> Result<ProbeModule> {
         let minimum = 1 + u64::from(u.arbitrary::<u8>()? % 3);
         let cap_pages = cap_bytes / PAGE;
@@ -61,12 +105,10 @@ impl ProbeModule {
             0 => None,
             1 => Some(minimum),
             2 => Some(minimum + 1 + u64::from(u.arbitrary::<u8>()? % 4)),
-            3 => Some(cap_pages + 1 + u64::from(u.arbitrary::<u8>()? % 64)),
-            _ => Some(super::spec::MAX_PAGES_32),
+            3 => Some(cap_pages + if u.arbitrary()? { 1 } else { 64 }),
+            _ => Some(MAX_PAGES_32),
         };
-        let segment_len = usize::from(u.arbitrary::<u8>()? % 33);
-        let segment = u.bytes(segment_len.min(u.len()))?.to_vec();
-        let mut module = ProbeModule { minimum, maximum, segment, probes: Vec::new() };
+        let mut module = ProbeModule { shape: ProbeShape { minimum, maximum }, probes: Vec::new() };
         let count = 1 + usize::from(u.arbitrary::<u8>()?) % MAX_PROBES;
         for _ in 0..count {
             let mut model = module.model(cap_bytes);
@@ -82,37 +124,90 @@ impl ProbeModule {
         Ok(module)
     }
 
-    /// The module's bytes: `main` (dispatch, probes and digest inline, so
-    /// Cranelift compiles only two functions) and `alloc`.
+    /// The interpreter's bytes with a custom section `probes` that lists the
+    /// probes, for people reading the module (`harness repro --wat`).
+    pub fn annotated(&self, interpreter: &[u8]) -> Vec<u8> {
+        let mut bytes = interpreter.to_vec();
+        let text: String = self.probes.iter().enumerate().map(|(index, probe)| format!("probe {index}: {probe:?}\n")).collect();
+        CustomSection { name: "probes".into(), data: text.as_bytes().into() }.append_to(&mut bytes);
+        bytes
+    }
+}
+
+/// The request that makes the interpreter run `steps`.
+pub fn request(steps: &[Step]) -> Vec<u8> {
+    let mut request = Vec::with_capacity(steps.len() * RECORD_BYTES);
+    for step in steps {
+        let (op, operands, value) = record(step);
+        request.extend_from_slice(&op.to_le_bytes());
+        for operand in operands {
+            request.extend_from_slice(&operand.to_le_bytes());
+        }
+        request.extend_from_slice(&value.to_le_bytes());
+    }
+    request
+}
+
+/// Ops after the access arms, in this order.
+const GROW: u32 = ACCESS_ARMS;
+const FILL: u32 = ACCESS_ARMS + 1;
+const COPY: u32 = ACCESS_ARMS + 2;
+const INIT: u32 = ACCESS_ARMS + 3;
+const DATA_DROP: u32 = ACCESS_ARMS + 4;
+/// Access kinds: the loads, then the stores.
+const KINDS: usize = LOADS.len() + STORES.len();
+/// One access arm per kind and offset.
+const ACCESS_ARMS: u32 = (KINDS * OFFSETS.len()) as u32;
+/// Every op the interpreter knows; any other traps as `unreachable`.
+const OPS: u32 = DATA_DROP + 1;
+
+/// The op, operands and value of one step's record. An offset not in
+/// [`OFFSETS`] gets an unknown op, so the probe traps `unreachable` and the
+/// specification oracle fires.
+fn record(step: &Step) -> (u32, [u32; 3], u64) {
+    match *step {
+        Step::Access { access, base, offset, value } => {
+            let op = OFFSETS.iter().position(|known| *known == offset).map_or(OPS, |slot| arm(access, slot));
+            (op, [base, 0, 0], value)
+        }
+        Step::Grow { delta } => (GROW, [delta, 0, 0], 0),
+        Step::Fill { dst, byte, len } => (FILL, [dst, u32::from(byte), len], 0),
+        Step::Copy { dst, src, len } => (COPY, [dst, src, len], 0),
+        Step::Init { dst, src, len } => (INIT, [dst, src, len], 0),
+        Step::DataDrop => (DATA_DROP, [0; 3], 0),
+    }
+}
+
+/// The op of the access arm for `access` with offset [`OFFSETS`]`[slot]`.
+fn arm(access: Access, slot: usize) -> u32 {
+    let kind = match access {
+        Access::Load(index) => index,
+        Access::Store(index) => LOADS.len() + index,
+    };
+    u32::try_from(kind * OFFSETS.len() + slot).unwrap_or(OPS)
+}
+
+impl ProbeShape {
+    /// The interpreter for this memory: `main` (read the records, run them
+    /// through `step`, respond with the digest), `alloc` and `step`.
     pub fn encode(&self) -> Vec<u8> {
         let mut types = TypeSection::new();
         types.ty().function([ValType::I32, ValType::I32], [ValType::I32]); // 0: host imports
         types.ty().function([], []); // 1: main
         types.ty().function([ValType::I32], [ValType::I32]); // 2: alloc
+        types.ty().function([ValType::I32, ValType::I32, ValType::I32, ValType::I32, ValType::I64], []); // 3: step
         let mut imports = ImportSection::new();
         imports.import("host", "read_request", EntityType::Function(0));
         imports.import("host", "write_response", EntityType::Function(0));
-        let (read_request, write_response, main, alloc) = (0, 1, 2, 3);
+        let (read_request, write_response, main, alloc, step) = (0, 1, 2, 3, 4);
         let mut functions = FunctionSection::new();
-        functions.function(1).function(2);
+        functions.function(1).function(2).function(3);
         let mut code = CodeSection::new();
-        // Local 0 holds the probe number, read once: a probe may overwrite the request.
-        let mut body = Function::new([(1 + DIGEST_LOCALS, ValType::I32), (1, ValType::I64)]);
-        let mut sink = body.instructions();
-        sink.i32_const(0).i32_const(4).call(read_request).drop();
-        sink.i32_const(0).i32_load(mem(0, 2)).i32_load(mem(0, 2)).local_set(0);
-        for (index, probe) in self.probes.iter().enumerate() {
-            let index = u32::try_from(index).unwrap_or(u32::MAX);
-            sink.local_get(0).i32_const(index.cast_signed()).i32_eq().if_(wasm_encoder::BlockType::Empty);
-            emit_probe(&mut sink, probe);
-            sink.end();
-        }
-        emit_digest(&mut sink, write_response, 1);
-        sink.end();
-        code.function(&body);
+        code.function(&main_body(read_request, write_response, step));
         let mut body = Function::new([]);
         body.instructions().i32_const(REQUEST_AT).end();
         code.function(&body);
+        code.function(&step_body());
         let mut memories = MemorySection::new();
         memories.memory(MemoryType {
             minimum: self.minimum,
@@ -126,7 +221,7 @@ impl ProbeModule {
         exports.export("alloc", ExportKind::Func, alloc);
         exports.export("memory", ExportKind::Memory, 0);
         let mut data = DataSection::new();
-        data.passive(self.segment.iter().copied());
+        data.passive(SEGMENT.iter().copied());
         let mut module = Module::new();
         module
             .section(&types)
@@ -141,6 +236,101 @@ impl ProbeModule {
     }
 }
 
+/// Locals of `main`: the record count, then `op`, `a`, `b`, `c` of each
+/// record (`i32`), the digest's `i32` locals, its `i64` local, and each
+/// record's value (`i64`).
+const COUNT: u32 = 0;
+const FIELDS: u32 = 1;
+const DIGEST_FIRST: u32 = FIELDS + 4 * MAX_STEPS as u32;
+const VALUES: u32 = DIGEST_FIRST + DIGEST_LOCALS + 1;
+
+/// `main`: copy the records into locals (a step may overwrite the request),
+/// run each through `step`, respond with the digest.
+fn main_body(read_request: u32, write_response: u32, step: u32) -> Function {
+    let mut body = Function::new([(DIGEST_FIRST + DIGEST_LOCALS, ValType::I32), (1 + MAX_STEPS as u32, ValType::I64)]);
+    let mut sink = body.instructions();
+    sink.i32_const(0).i32_const(4).call(read_request).drop();
+    // count = min(len / RECORD_BYTES, MAX_STEPS)
+    sink.i32_const(4).i32_load(mem(0, 2)).i32_const(RECORD_BYTES as i32).i32_div_u().local_set(COUNT);
+    sink.i32_const(MAX_STEPS as i32).local_get(COUNT).local_get(COUNT).i32_const(MAX_STEPS as i32).i32_gt_u().select().local_set(COUNT);
+    for slot in 0..MAX_STEPS as u32 {
+        let record = slot * RECORD_BYTES as u32;
+        for field in 0..4 {
+            sink.i32_const(0).i32_load(mem(0, 2)).i32_load(mem(record + 4 * field, 2)).local_set(FIELDS + 4 * slot + field);
+        }
+        sink.i32_const(0).i32_load(mem(0, 2)).i64_load(mem(record + 16, 3)).local_set(VALUES + slot);
+    }
+    for slot in 0..MAX_STEPS as u32 {
+        sink.local_get(COUNT).i32_const(slot.cast_signed()).i32_gt_u().if_(BlockType::Empty);
+        for field in 0..4 {
+            sink.local_get(FIELDS + 4 * slot + field);
+        }
+        sink.local_get(VALUES + slot).call(step).end();
+    }
+    emit_digest(&mut sink, write_response, DIGEST_FIRST);
+    sink.end();
+    body
+}
+
+/// `step(op, a, b, c, value)`: a `br_table` over every op; each arm performs
+/// its instruction with the operands and returns.
+fn step_body() -> Function {
+    let (op, a, b, c, value) = (0, 1, 2, 3, 4);
+    let mut body = Function::new([]);
+    let mut sink = body.instructions();
+    sink.block(BlockType::Empty); // unknown ops
+    for _ in 0..OPS {
+        sink.block(BlockType::Empty);
+    }
+    sink.local_get(op).br_table(0..OPS, OPS);
+    for arm in 0..OPS {
+        sink.end();
+        match arm {
+            GROW => {
+                sink.local_get(a).memory_grow(0).drop();
+            }
+            FILL => {
+                sink.local_get(a).local_get(b).local_get(c).memory_fill(0);
+            }
+            COPY => {
+                sink.local_get(a).local_get(b).local_get(c).memory_copy(0, 0);
+            }
+            INIT => {
+                sink.local_get(a).local_get(b).local_get(c).memory_init(0, 0);
+            }
+            DATA_DROP => {
+                sink.data_drop(0);
+            }
+            _ => {
+                let (kind, slot) = (arm as usize / OFFSETS.len(), arm as usize % OFFSETS.len());
+                let offset = OFFSETS.get(slot).copied().unwrap_or(0);
+                sink.local_get(a);
+                match kind.checked_sub(LOADS.len()) {
+                    None => {
+                        let memarg = mem(offset, align(LOADS.get(kind).map_or(1, |load| load.1), slot));
+                        load(&mut sink, kind, memarg);
+                        sink.drop();
+                    }
+                    Some(index) => {
+                        let memarg = mem(offset, align(STORES.get(index).map_or(1, |store| store.1), slot));
+                        store(&mut sink, index, memarg, value);
+                    }
+                }
+            }
+        }
+        sink.return_();
+    }
+    sink.end().unreachable().end();
+    body
+}
+
+/// The alignment hint of an arm: it does not change what an access does, so
+/// the arms cycle through every legal hint for their width.
+fn align(width: u64, slot: usize) -> u32 {
+    let natural = width.trailing_zeros();
+    u32::try_from(slot).unwrap_or(0) % (natural + 1)
+}
+
 /// A base address or a length near the interesting values for memory of `size` bytes.
 fn arbitrary_address(u: &mut Unstructured<'_>, size: u64, width: u64) -> Result<u32> {
     let size = u32::try_from(size).unwrap_or(u32::MAX);
@@ -153,19 +343,6 @@ fn arbitrary_address(u: &mut Unstructured<'_>, size: u64, width: u64) -> Result<
         5 => k * 4,
         6 => size.saturating_add(k),
         _ => u.arbitrary()?,
-    })
-}
-
-/// A memarg offset, often one that carries `base + offset` past the end or past 2^32.
-fn arbitrary_offset(u: &mut Unstructured<'_>, base: u32, size: u64) -> Result<u32> {
-    let size = u32::try_from(size).unwrap_or(u32::MAX);
-    let k = u32::from(u.arbitrary::<u8>()? % 9);
-    Ok(match u.arbitrary::<u8>()? % 6 {
-        0 | 1 => 0,
-        2 => k,
-        3 => size.wrapping_sub(base).wrapping_sub(k),
-        4 => 0u32.wrapping_sub(base).wrapping_add(k),
-        _ => u32::MAX.wrapping_sub(k),
     })
 }
 
@@ -186,16 +363,16 @@ fn arbitrary_step(u: &mut Unstructured<'_>, model: &MemoryModel) -> Result<Step>
     let size = model.bytes();
     Ok(match u.arbitrary::<u8>()? % 16 {
         0..=4 => {
-            let access = Access::Load(usize::from(u.arbitrary::<u8>()?) % super::spec::LOADS.len());
+            let access = Access::Load(usize::from(u.arbitrary::<u8>()?) % LOADS.len());
             arbitrary_access(u, access, size)?
         }
         5..=8 => {
-            let access = Access::Store(usize::from(u.arbitrary::<u8>()?) % super::spec::STORES.len());
+            let access = Access::Store(usize::from(u.arbitrary::<u8>()?) % STORES.len());
             arbitrary_access(u, access, size)?
         }
         9 | 10 => {
             let cap_pages = model.cap_bytes / PAGE;
-            let limit = model.maximum.unwrap_or(super::spec::MAX_PAGES_32);
+            let limit = model.maximum.unwrap_or(MAX_PAGES_32);
             let k = u64::from(u.arbitrary::<u8>()? % 3);
             let wanted = match u.arbitrary::<u8>()? % 6 {
                 0 => model.pages + k,
@@ -203,7 +380,7 @@ fn arbitrary_step(u: &mut Unstructured<'_>, model: &MemoryModel) -> Result<Step>
                 2 => cap_pages + k,
                 3 => model.pages + u64::from(u32::MAX) - k,
                 4 => model.pages + 1,
-                _ => model.pages + super::spec::MAX_PAGES_32,
+                _ => model.pages + MAX_PAGES_32,
             };
             Step::Grow { delta: u32::try_from(wanted.saturating_sub(model.pages)).unwrap_or(u32::MAX) }
         }
@@ -227,12 +404,18 @@ fn arbitrary_step(u: &mut Unstructured<'_>, model: &MemoryModel) -> Result<Step>
     })
 }
 
+/// An access with an offset of [`OFFSETS`], and a base that puts the
+/// address or the sum `base + offset` (carrying past 2^32 when the offset is
+/// larger) at a boundary.
 fn arbitrary_access(u: &mut Unstructured<'_>, access: Access, size: u64) -> Result<Step> {
     let width = access.width();
-    let base = arbitrary_address(u, size, width)?;
-    let offset = arbitrary_offset(u, base, size)?;
-    let align = u32::from(u.arbitrary::<u8>()?) % (width.trailing_zeros() + 1);
-    Ok(Step::Access { access, base, offset, align, value: u.arbitrary()? })
+    let offset = match u.arbitrary::<u8>()? % 4 {
+        0 => 0,
+        _ => *u.choose(&OFFSETS)?,
+    };
+    let address = arbitrary_address(u, size, width)?;
+    let base = if u.arbitrary()? { address } else { address.wrapping_sub(offset) };
+    Ok(Step::Access { access, base, offset, value: u.arbitrary()? })
 }
 
 /// The `i32` locals [`emit_digest`] needs from `first_local` on; one `i64`
@@ -248,11 +431,11 @@ pub fn emit_digest(code: &mut InstructionSink<'_>, write_response: u32, first_lo
         (first_local, first_local + 1, first_local + 2, first_local + 3, first_local + 4);
     code.memory_size(0).local_set(pages);
     code.i64_const(FNV_OFFSET).local_set(hash);
-    code.loop_(wasm_encoder::BlockType::Empty);
+    code.loop_(BlockType::Empty);
     for window_start in [0, 65_536 - WINDOW] {
         code.local_get(page).i32_const(16).i32_shl().i32_const(window_start).i32_add().local_tee(addr);
         code.i32_const(WINDOW).i32_add().local_set(end);
-        code.loop_(wasm_encoder::BlockType::Empty);
+        code.loop_(BlockType::Empty);
         code.local_get(hash).local_get(addr).i64_load(mem(0, 3)).i64_xor().i64_const(FNV_PRIME).i64_mul().local_set(hash);
         code.local_get(addr).i32_const(8).i32_add().local_tee(addr).local_get(end).i32_lt_u().br_if(0);
         code.end();
@@ -271,42 +454,6 @@ pub const FNV_PRIME: i64 = 0x0000_0100_0000_01b3;
 
 fn mem(offset: u32, align: u32) -> MemArg {
     MemArg { offset: u64::from(offset), align, memory_index: 0 }
-}
-
-/// Emits one probe: its steps in order, results dropped.
-fn emit_probe(code: &mut InstructionSink<'_>, steps: &[Step]) {
-    for step in steps {
-        match *step {
-            Step::Grow { delta } => {
-                code.i32_const(delta.cast_signed()).memory_grow(0).drop();
-            }
-            Step::Access { access, base, offset, align, value } => {
-                code.i32_const(base.cast_signed());
-                let memarg = mem(offset, align);
-                match access {
-                    Access::Load(index) => {
-                        load(code, index, memarg);
-                        code.drop();
-                    }
-                    Access::Store(index) => store(code, index, memarg, value),
-                }
-            }
-            Step::Fill { dst, byte, len } => {
-                code.i32_const(dst.cast_signed()).i32_const(i32::from(byte)).i32_const(len.cast_signed()).memory_fill(0);
-            }
-            Step::Copy { dst, src, len } => {
-                code.i32_const(dst.cast_signed()).i32_const(src.cast_signed()).i32_const(len.cast_signed());
-                code.memory_copy(0, 0);
-            }
-            Step::Init { dst, src, len } => {
-                code.i32_const(dst.cast_signed()).i32_const(src.cast_signed()).i32_const(len.cast_signed());
-                code.memory_init(0, 0);
-            }
-            Step::DataDrop => {
-                code.data_drop(0);
-            }
-        }
-    }
 }
 
 /// Emits load number `index` of [`super::spec::LOADS`].
@@ -329,35 +476,96 @@ fn load(code: &mut InstructionSink<'_>, index: usize, memarg: MemArg) {
     };
 }
 
-/// Emits the value and store number `index` of [`super::spec::STORES`].
-fn store(code: &mut InstructionSink<'_>, index: usize, memarg: MemArg, value: u64) {
-    let low = value as u32;
+/// Emits the value (from local `value`, converted or reinterpreted to the
+/// store's type) and store number `index` of [`STORES`].
+fn store(code: &mut InstructionSink<'_>, index: usize, memarg: MemArg, value: u32) {
+    code.local_get(value);
     match index {
-        0 => code.i32_const(low.cast_signed()).i32_store(memarg),
-        1 => code.i64_const(value.cast_signed()).i64_store(memarg),
-        2 => code.f32_const(Ieee32::new(low)).f32_store(memarg),
-        3 => code.f64_const(Ieee64::new(value)).f64_store(memarg),
-        4 => code.i32_const(low.cast_signed()).i32_store8(memarg),
-        5 => code.i32_const(low.cast_signed()).i32_store16(memarg),
-        6 => code.i64_const(value.cast_signed()).i64_store8(memarg),
-        7 => code.i64_const(value.cast_signed()).i64_store16(memarg),
-        _ => code.i64_const(value.cast_signed()).i64_store32(memarg),
+        0 => code.i32_wrap_i64().i32_store(memarg),
+        1 => code.i64_store(memarg),
+        2 => code.i32_wrap_i64().f32_reinterpret_i32().f32_store(memarg),
+        3 => code.f64_reinterpret_i64().f64_store(memarg),
+        4 => code.i32_wrap_i64().i32_store8(memarg),
+        5 => code.i32_wrap_i64().i32_store16(memarg),
+        6 => code.i64_store8(memarg),
+        7 => code.i64_store16(memarg),
+        _ => code.i64_store32(memarg),
     };
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::memory_probe::spec::{Expected, expect};
+    use loader::{End, TrapCode};
+
+    fn validate(bytes: &[u8]) -> std::result::Result<(), wasmparser::BinaryReaderError> {
+        wasmparser::Validator::new_with_features(loader::wasm_features()).validate_all(bytes).map(drop)
+    }
 
     #[test]
-    fn generated_modules_are_valid_with_the_loader_features() {
-        for seed in 0..200u32 {
-            let data: Vec<u8> = (0..400u32).map(|i| (i.wrapping_mul(seed + 7) ^ (i >> 3)) as u8).collect();
+    fn every_shape_gives_a_valid_interpreter_and_every_step_a_known_op() {
+        let mut shapes = std::collections::BTreeSet::new();
+        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+        for _ in 0..400 {
+            let data: Vec<u8> = (0..400)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    state as u8
+                })
+                .collect();
             let module = ProbeModule::generate(&mut Unstructured::new(&data), 16 << 20).unwrap();
-            let bytes = module.encode();
-            wasmparser::Validator::new_with_features(loader::wasm_features())
-                .validate_all(&bytes)
-                .unwrap_or_else(|error| panic!("seed {seed}: {error}"));
+            for step in module.probes.iter().flatten() {
+                let (op, ..) = record(step);
+                assert!(op < OPS, "{step:?}");
+            }
+            if shapes.insert(module.shape) {
+                let bytes = module.annotated(&module.shape.encode());
+                validate(&bytes).unwrap_or_else(|error| panic!("{:?}: {error}", module.shape));
+            }
         }
+        assert!(shapes.len() > 10 && shapes.len() <= 27, "{} shapes", shapes.len());
+    }
+
+    #[test]
+    fn the_interpreter_does_what_the_specification_says() {
+        let shape = ProbeShape { minimum: 1, maximum: Some(2) };
+        let function = crate::shared_loader::loader().load(&shape.encode()).unwrap();
+        let size = PAGE as u32;
+        let i64_load = Access::Load(1);
+        let f32_store = Access::Store(2);
+        let probes = [
+            vec![Step::Access { access: i64_load, base: size - 8, offset: 0, value: 0 }],
+            vec![Step::Access { access: i64_load, base: size - 15, offset: 8, value: 0 }],
+            vec![Step::Access { access: i64_load, base: 16, offset: 0xffff_fff8, value: 0 }],
+            vec![Step::Grow { delta: 1 }, Step::Access { access: f32_store, base: size, offset: 4, value: 0x7fc0_0001 }],
+            vec![Step::Grow { delta: 2 }, Step::Fill { dst: size - 4, byte: 7, len: 5 }],
+            vec![Step::Init { dst: 0, src: 30, len: 2 }, Step::DataDrop, Step::Init { dst: 0, src: 0, len: 1 }],
+            vec![Step::Copy { dst: 0, src: size - 2, len: 2 }, Step::Grow { delta: 1 }, Step::Grow { delta: 1 }],
+            // Overwrites the request: the next step must still run as encoded.
+            vec![Step::Fill { dst: 0, byte: 0xff, len: size }, Step::Access { access: i64_load, base: size - 8, offset: 0, value: 0 }],
+        ];
+        let model = MemoryModel { pages: 1, maximum: Some(2), cap_bytes: 16 << 20, segment_len: SEGMENT.len() as u64 };
+        for probe in probes {
+            let outcome = function.invoke(&request(&probe), &Default::default());
+            match expect(model, &probe) {
+                Expected::Trap { .. } => assert_eq!(outcome.end, End::Trap(TrapCode::MemoryOutOfBounds), "{probe:?}"),
+                Expected::Completes { pages } => {
+                    assert_eq!(outcome.end, End::Ok, "{probe:?}");
+                    assert_eq!(super::super::oracles::response_pages(&outcome.response), Some(pages), "{probe:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_offset_the_interpreter_lacks_traps_unreachable() {
+        let shape = ProbeShape { minimum: 1, maximum: None };
+        let function = crate::shared_loader::loader().load(&shape.encode()).unwrap();
+        let step = Step::Access { access: Access::Load(0), base: 0, offset: 5, value: 0 };
+        let outcome = function.invoke(&request(&[step]), &Default::default());
+        assert_eq!(outcome.end, End::Trap(TrapCode::Unreachable));
     }
 }

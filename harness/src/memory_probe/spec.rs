@@ -71,7 +71,7 @@ pub enum Step {
     /// `memory.grow` by `delta` pages (read as unsigned).
     Grow { delta: u32 },
     /// A load or store at `base` with memarg `offset` (both u32), storing `value` if a store.
-    Access { access: Access, base: u32, offset: u32, align: u32, value: u64 },
+    Access { access: Access, base: u32, offset: u32, value: u64 },
     /// `memory.fill` of `len` bytes at `dst` with `byte`.
     Fill { dst: u32, byte: u8, len: u32 },
     /// `memory.copy` of `len` bytes from `src` to `dst`.
@@ -173,7 +173,7 @@ mod tests {
     }
 
     fn access(access: Access, base: u32, offset: u32) -> Step {
-        Step::Access { access, base, offset, align: 0, value: 0 }
+        Step::Access { access, base, offset, value: 0 }
     }
 
     #[test]
