@@ -124,7 +124,7 @@ impl Function {
     pub fn invoke_in(&self, request: &[u8], storage: &Arc<Storage>, sandbox_dir: Option<&Path>) -> Outcome {
         let policy = &self.shared.policy;
         let mut outcome = Outcome::rejected(Rejection { stage: Stage::Instantiate, reason: String::new() });
-        let wasi = match wasi::setup(sandbox_dir, policy.max_stdio_bytes) {
+        let wasi = match wasi::setup(sandbox_dir, policy) {
             Ok(wasi) => wasi,
             Err(error) => {
                 outcome.end = End::Trap(TrapCode::Other(format!("WASI setup failed: {error:#}")));
@@ -213,7 +213,7 @@ fn classify(error: &wasmtime::Error, limit_hit: Option<Resource>) -> End {
 
 /// The WASI preview1 functions the linker defines, with their signatures.
 fn wasi_signatures(engine: &Engine, linker: &Linker<HostState>, policy: &Policy) -> wasmtime::Result<Vec<(String, Signature)>> {
-    let wasi = wasi::setup(None, 0)?;
+    let wasi = wasi::setup(None, policy)?;
     let state = HostState {
         request: Vec::new(),
         storage: Arc::default(),

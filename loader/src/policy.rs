@@ -35,6 +35,10 @@ pub struct Policy {
     pub max_log_bytes: usize,
     /// Bytes kept of each of WASI stdout and stderr. Default 64 KiB.
     pub max_stdio_bytes: usize,
+    /// Largest WASI `random_get` request, in bytes; a larger one traps before
+    /// the host makes any random bytes (wasmtime-wasi's own cap is 64 MiB,
+    /// made outside the memory limiter). Default 64 KiB.
+    pub max_random_bytes: usize,
     /// Host calls (the `host` ABI, not WASI) one invocation may make. Default 10,000.
     pub max_host_calls: u32,
     /// The one directory WASI may see, preopened as `/`. Default: none, so WASI has no files.
@@ -61,6 +65,7 @@ impl Default for Policy {
             max_response_bytes: 1 << 20,
             max_log_bytes: 64 << 10,
             max_stdio_bytes: 64 << 10,
+            max_random_bytes: 64 << 10,
             max_host_calls: 10_000,
             sandbox_dir: None,
             optimize_code: true,

@@ -1,12 +1,15 @@
 //! WASI preview1 with strict capabilities: no inherited environment,
 //! arguments or stdio; stdout and stderr captured into bounded buffers; at most
-//! one preopened sandbox directory.
+//! one preopened sandbox directory; `random_get` bounded, since wasmtime-wasi
+//! makes the random bytes before it checks that the guest buffer holds them.
 
 use std::path::Path;
 
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
+
+use crate::Policy;
 
 /// The WASI context of one invocation and the pipes that capture its output.
 pub struct WasiSetup {
@@ -18,12 +21,14 @@ pub struct WasiSetup {
     pub stderr: MemoryOutputPipe,
 }
 
-/// Builds a context that sees only `sandbox_dir` (as `/`), if given.
-pub fn setup(sandbox_dir: Option<&Path>, max_stdio_bytes: usize) -> wasmtime::Result<WasiSetup> {
-    let stdout = MemoryOutputPipe::new(max_stdio_bytes);
-    let stderr = MemoryOutputPipe::new(max_stdio_bytes);
+/// Builds a context that sees only `sandbox_dir` (as `/`), if given, with the
+/// policy's stdio and random caps.
+pub fn setup(sandbox_dir: Option<&Path>, policy: &Policy) -> wasmtime::Result<WasiSetup> {
+    let stdout = MemoryOutputPipe::new(policy.max_stdio_bytes);
+    let stderr = MemoryOutputPipe::new(policy.max_stdio_bytes);
     let mut builder = WasiCtxBuilder::new();
     builder.stdout(stdout.clone()).stderr(stderr.clone()).allow_blocking_current_thread(true);
+    builder.max_random_size(u64::try_from(policy.max_random_bytes).unwrap_or(u64::MAX));
     if let Some(dir) = sandbox_dir {
         builder.preopened_dir(dir, "/", FsPerms::ReadWrite)?;
     }

@@ -95,3 +95,31 @@ fn stdout_is_capped() {
     assert!(outcome.stdout.len() <= 4, "{} bytes captured", outcome.stdout.len());
     assert!(!matches!(outcome.end, End::Ok), "{:?}", outcome.end);
 }
+
+/// A guest whose `main` fills `len` bytes at 0 with `random_get` and responds with its errno.
+fn random_guest(len: u32) -> Vec<u8> {
+    let text = format!(
+        r#"(module
+            (import "wasi_snapshot_preview1" "random_get" (func $random_get (param i32 i32) (result i32)))
+            (import "host" "write_response" (func $write_response (param i32 i32) (result i32)))
+            (memory (export "memory") 1)
+            (func (export "alloc") (param i32) (result i32) i32.const 0)
+            (func (export "main")
+                (i32.store (i32.const 0) (call $random_get (i32.const 0) (i32.const {len})))
+                (drop (call $write_response (i32.const 0) (i32.const 4)))))"#
+    );
+    wat::parse_str(text).expect("valid WAT")
+}
+
+#[test]
+fn random_get_is_bounded_by_the_policy() {
+    let policy = Policy { max_random_bytes: 1024, ..Policy::default() };
+    let outcome = run_with(policy.clone(), &random_guest(1024), b"", Default::default());
+    assert_eq!(outcome.end, End::Ok);
+    assert_eq!(outcome.response, 0u32.to_le_bytes(), "errno 0 up to the cap");
+    // One byte more traps, before the host makes 1025 (or, unbounded, 4 GiB) random bytes.
+    for len in [1025, u32::MAX] {
+        let outcome = run_with(policy.clone(), &random_guest(len), b"", Default::default());
+        assert!(matches!(outcome.end, End::Trap(_)), "random_get({len}): {:?}", outcome.end);
+    }
+}
