@@ -3,14 +3,17 @@
 # and fuzzed briefly with a fixed seed (a finding fails the run), and the
 # loader's coverage from the seed corpora checked against ci/coverage-floor.json.
 #
-# Builds go to $CARGO_TARGET_DIR and $SUITE_FUZZ_TARGET_DIR when set.
+# Builds go to $CARGO_TARGET_DIR and $SUITE_FUZZ_TARGET_DIR when set;
+# PR_TESTS_DONE=1 skips the tests when the caller has just run them (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$SECONDS
 scripts/setup.sh --coverage
 
-echo "== cargo test --workspace --locked"
-cargo test --workspace --locked
+if [ -z "${PR_TESTS_DONE:-}" ]; then
+  echo "== cargo test --workspace --locked"
+  cargo test --workspace --locked
+fi
 harness=${CARGO_TARGET_DIR:-target}/debug/harness
 
 fuzz_target_dir=${SUITE_FUZZ_TARGET_DIR:-targets/target}

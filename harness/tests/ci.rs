@@ -85,7 +85,10 @@ fn clusterfuzzlite_fuzzes_changes_on_pull_requests_and_batches_at_night() {
 }
 
 #[test]
-fn the_local_ci_entry_runs_the_pull_request_script() {
+fn the_local_ci_entry_runs_the_tests_then_the_pull_request_script() {
     let run = std::fs::read_to_string(repo().join(".ci/run")).unwrap();
-    assert!(run.lines().any(|line| line.trim() == "exec ci/pr.sh"), "{run}");
+    let lines: Vec<&str> = run.lines().map(str::trim).collect();
+    let tests = lines.iter().position(|line| *line == "cargo test --workspace --locked").expect("the README's test command");
+    let script = lines.iter().position(|line| line.ends_with("exec ci/pr.sh")).expect("ci/pr.sh");
+    assert!(tests < script, "{run}");
 }
