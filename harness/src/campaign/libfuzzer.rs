@@ -105,9 +105,9 @@ impl Build {
         let status = command.status().map_err(|error| format!("cannot run cargo fuzz coverage: {error}"))?;
         if !status.success() {
             let text = std::fs::read_to_string(log).unwrap_or_default();
-            let tail: Vec<&str> = text.lines().rev().take(15).collect();
-            let tail: Vec<&str> = tail.into_iter().rev().collect();
-            return Err(format!("cargo fuzz coverage {target} failed ({status}); from {}:\n{}", log.display(), tail.join("\n")));
+            let lines: Vec<&str> = text.lines().collect();
+            let tail = lines.get(lines.len().saturating_sub(15)..).unwrap_or_default().join("\n");
+            return Err(format!("cargo fuzz coverage {target} failed ({status}); from {}:\n{tail}", log.display()));
         }
         Ok(profiles.join("coverage.profdata"))
     }

@@ -58,12 +58,7 @@ fn settings(args: &Args) -> Result<coverage::Settings, String> {
     if !corpus.is_dir() {
         return Err(format!("--corpus {}: not a folder", corpus.display()));
     }
-    let target_dir = args.target_dir.clone().or_else(|| std::env::var_os("SUITE_FUZZ_TARGET_DIR").map(PathBuf::from));
-    let build = harness::campaign::libfuzzer::Build {
-        fuzz_dir: repo.join("targets"),
-        target_dir,
-        sanitizer: harness::campaign::libfuzzer::Sanitizer::None,
-    };
+    let build = super::fuzzing::fuzz_build(args.target_dir.clone(), harness::campaign::libfuzzer::Sanitizer::None);
     build.check_tools()?;
     let llvm = LlvmTools::find(args.llvm_path.as_deref())?;
     let out = args.out.clone().unwrap_or_else(|| repo.join("coverage"));

@@ -36,8 +36,7 @@ pub struct FuzzOptions {
 impl FuzzOptions {
     /// The fuzz build these options describe.
     pub fn build(&self) -> Build {
-        let target_dir = self.target_dir.clone().or_else(|| std::env::var_os("SUITE_FUZZ_TARGET_DIR").map(PathBuf::from));
-        Build { fuzz_dir: super::repo_root().join("targets"), target_dir, sanitizer: self.sanitizer }
+        fuzz_build(self.target_dir.clone(), self.sanitizer)
     }
 
     /// Campaign settings for `targets` over `time` into `out`.
@@ -73,6 +72,12 @@ pub fn triage_settings(harness: PathBuf, timeout_secs: u32, rss_limit_mb: u64) -
         replays: 3,
         minimize_time: Duration::from_secs(120),
     }
+}
+
+/// The repository's fuzz build in `target_dir`, else `$SUITE_FUZZ_TARGET_DIR`, else cargo-fuzz's default.
+pub fn fuzz_build(target_dir: Option<PathBuf>, sanitizer: Sanitizer) -> Build {
+    let target_dir = target_dir.or_else(|| std::env::var_os("SUITE_FUZZ_TARGET_DIR").map(PathBuf::from));
+    Build { fuzz_dir: super::repo_root().join("targets"), target_dir, sanitizer }
 }
 
 /// Parses `--time`.
