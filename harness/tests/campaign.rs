@@ -106,8 +106,12 @@ fn a_killed_campaign_resumes_without_losing_findings_or_corpus() {
     }
     std::thread::sleep(Duration::from_secs(2));
     // Kill the whole process group: harness, cargo and libFuzzer, without warning.
+    // The `--` matters: Debian's procps-ng 4.0.2 `kill` reads `-KILL -<pgid>`
+    // as `kill(-1, SIGKILL)` and kills every process of the user, CI included.
     let group = i32::try_from(child.id()).unwrap();
-    Command::new("kill").args(["-KILL", &format!("-{group}")]).status().unwrap();
+    assert!(group > 1, "a process group of its own: {group}");
+    let killed = Command::new("kill").args(["-s", "KILL", "--", &format!("-{group}")]).status().unwrap();
+    assert!(killed.success(), "kill -s KILL -- -{group}: {killed}");
     let _ = child.wait();
     let corpus_before = files(&corpus);
     let artifacts_before = files(&artifacts);
