@@ -60,7 +60,7 @@ pub fn check(summary: &ModuleSummary, allowed: &AllowedImports, policy: &Policy)
 }
 
 fn reject(reason: String) -> Rejection {
-    Rejection { stage: Stage::AbiCheck, reason }
+    Rejection::new(Stage::AbiCheck, &reason)
 }
 
 fn check_imports(summary: &ModuleSummary, allowed: &AllowedImports) -> Result<(), Rejection> {

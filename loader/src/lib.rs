@@ -30,7 +30,7 @@ use wasmtime::{Config, Engine, InstancePre, Linker, Module, OptLevel, Store, Tra
 
 pub use abi::AllowedImports;
 pub use host::{HostAbort, Storage, checked_range};
-pub use outcome::{End, HostCall, Outcome, Rejection, Resource, Stage, TrapCode};
+pub use outcome::{End, HostCall, MAX_MESSAGE_BYTES, Outcome, Rejection, Resource, Stage, TrapCode, printable_message};
 pub use policy::{Policy, wasm_features};
 pub use status::Status;
 
@@ -95,7 +95,7 @@ impl Loader {
         let policy = &self.shared.policy;
         if bytes.len() > policy.max_module_bytes {
             let reason = format!("module is {} bytes, policy allows {}", bytes.len(), policy.max_module_bytes);
-            return Err(Rejection { stage: Stage::SizeCheck, reason });
+            return Err(Rejection::new(Stage::SizeCheck, &reason));
         }
         let summary = module_summary::parse(bytes)?;
         Module::validate(&self.engine, bytes).map_err(|error| rejection(Stage::Validate, &error))?;
@@ -123,11 +123,11 @@ impl Function {
     /// Runs `main` once in a fresh store whose WASI sees only `sandbox_dir`.
     pub fn invoke_in(&self, request: &[u8], storage: &Arc<Storage>, sandbox_dir: Option<&Path>) -> Outcome {
         let policy = &self.shared.policy;
-        let mut outcome = Outcome::rejected(Rejection { stage: Stage::Instantiate, reason: String::new() });
+        let mut outcome = Outcome::rejected(Rejection::new(Stage::Instantiate, ""));
         let wasi = match wasi::setup(sandbox_dir, policy) {
             Ok(wasi) => wasi,
             Err(error) => {
-                outcome.end = End::Trap(TrapCode::Other(format!("WASI setup failed: {error:#}")));
+                outcome.end = End::Trap(TrapCode::Other(printable_message(&format!("WASI setup failed: {error:#}"))));
                 return outcome;
             }
         };
@@ -178,7 +178,7 @@ impl Function {
 }
 
 fn rejection(stage: Stage, error: &wasmtime::Error) -> Rejection {
-    Rejection { stage, reason: format!("{error:#}") }
+    Rejection::new(stage, &format!("{error:#}"))
 }
 
 /// Turns the error that ended an invocation into its [`End`]; `limit_hit` is
@@ -202,10 +202,10 @@ fn classify(error: &wasmtime::Error, limit_hit: Option<Resource>) -> End {
         Some(Trap::IntegerDivisionByZero) => TrapCode::IntegerDivisionByZero,
         Some(Trap::BadConversionToInteger) => TrapCode::BadConversionToInteger,
         Some(Trap::StackOverflow) => TrapCode::StackOverflow,
-        Some(other) => TrapCode::Other(other.to_string()),
+        Some(other) => TrapCode::Other(printable_message(&other.to_string())),
         None => match limit_hit {
             Some(resource) => return End::LimitExceeded(resource),
-            None => TrapCode::Other(format!("{error:#}")),
+            None => TrapCode::Other(printable_message(&format!("{error:#}"))),
         },
     };
     End::Trap(code)

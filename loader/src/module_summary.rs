@@ -70,7 +70,7 @@ impl ModuleSummary {
 ///
 /// Errors are rejections at [`Stage::Parse`].
 pub fn parse(bytes: &[u8]) -> Result<ModuleSummary, Rejection> {
-    summarize(bytes).map_err(|reason| Rejection { stage: Stage::Parse, reason })
+    summarize(bytes).map_err(|reason| Rejection::new(Stage::Parse, &reason))
 }
 
 fn summarize(bytes: &[u8]) -> Result<ModuleSummary, String> {

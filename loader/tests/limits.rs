@@ -124,6 +124,22 @@ fn abi_violations_are_refused_at_the_abi_check() {
 }
 
 #[test]
+fn reasons_are_one_printable_line_even_when_the_guest_chose_the_name() {
+    let wasm = wat::parse_str(
+        r#"(module (import "env" "f\0aINFO served\1b[2J" (func)) (memory (export "memory") 1)
+            (func (export "alloc") (param i32) (result i32) i32.const 0) (func (export "main")))"#,
+    )
+    .unwrap();
+    let (stage, reason) = rejection_stage(Policy::default(), &wasm);
+    assert_eq!(stage, Stage::AbiCheck);
+    assert_eq!(reason, r"forbidden import env.f\nINFO served\u{1b}[2J");
+    // wasmparser's own message for a bad magic number spans lines.
+    let (stage, reason) = rejection_stage(Policy::default(), b"\0asn\x01\0\0\0");
+    assert_eq!(stage, Stage::Parse);
+    assert!(reason.starts_with("magic header not detected") && !reason.contains('\n'), "{reason}");
+}
+
+#[test]
 fn missing_or_mistyped_exports_are_refused_at_the_abi_check() {
     let cases = [
         (r#"(memory (export "memory") 1) (func (export "main"))"#, "missing export alloc"),
