@@ -13,6 +13,7 @@ pub mod forms;
 pub mod host_calls;
 pub mod invalid_module;
 pub mod memory_probe;
+pub mod messages;
 pub mod raw_bytes;
 pub mod replay;
 pub mod report;

@@ -18,6 +18,7 @@ pub const REQUEST: &[u8] = b"raw-bytes request";
 pub fn run(data: &[u8]) -> Report {
     let outcome = loader().run(data, REQUEST, &Arc::new(Storage::new()));
     check_verdict(data, &outcome, loader().policy().max_module_bytes);
+    crate::messages::check(&outcome);
     Report::new(outcome)
 }
 

@@ -22,8 +22,6 @@ impl Report {
 
     /// One line for people: stage reached and how it ended.
     pub fn summary(&self) -> String {
-        let end = self.outcome.end.to_string();
-        let first_line = end.lines().next().unwrap_or_default();
-        format!("{:<12} {}", self.outcome.stage.name(), first_line)
+        format!("{:<12} {}", self.outcome.stage.name(), self.outcome.end)
     }
 }

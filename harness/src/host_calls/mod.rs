@@ -83,6 +83,7 @@ fn run_commands(commands: &[Command]) -> Report {
     let prediction = model::predict(commands, &request, storage(), model::Limits::of(loader().policy()));
     model::check(&prediction, &outcome);
     canaries.check(&outcome, &request);
+    crate::messages::check(&outcome);
     let mut report = Report::new(outcome);
     report.labels = labels(commands, &report.outcome);
     report.module = Some(interpreter::bytes().to_vec());

@@ -104,6 +104,7 @@ fn run_built(built: Built) -> Report {
     static STORAGE: OnceLock<Arc<Storage>> = OnceLock::new();
     let outcome = loader().run(&built.module, REQUEST, STORAGE.get_or_init(Default::default));
     let verdict = oracle::check_verdict(&built.module, &built.defects, &outcome);
+    crate::messages::check(&outcome);
     let mut report = Report::new(outcome);
     // Defects that left the module valid are the catalog's fault, not the
     // loader's: counted for `harness stats`, so a broken kind shows.

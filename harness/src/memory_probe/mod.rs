@@ -169,6 +169,8 @@ fn differential(
     }
 }
 
+/// The layer's report, after the message oracle every layer applies.
 fn report(outcome: Outcome, labels: Vec<String>, module: Vec<u8>) -> Report {
+    crate::messages::check(&outcome);
     Report { outcome, labels, module: Some(module) }
 }
