@@ -64,7 +64,7 @@ pub fn run(settings: &Settings) -> Result<Vec<ReportCoverage>, String> {
         let binary = settings.build.coverage_binary(target.name);
         let kept = out.join("coverage.profdata");
         std::fs::copy(&profile, &kept).map_err(|error| format!("cannot copy {}: {error}", profile.display()))?;
-        reports.push(report(settings, target.name, inputs, &[binary.clone()], &kept, &out)?);
+        reports.push(report(settings, target.name, inputs, std::slice::from_ref(&binary), &kept, &out)?);
         profiles.push(kept);
         binaries.push(binary);
     }
