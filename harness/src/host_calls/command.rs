@@ -108,6 +108,12 @@ pub enum Param {
     Whence,
     /// A clock id.
     Clock,
+    /// A `poll_oneoff` subscription array the host reads; the next argument
+    /// is the event buffer, the one after it their count.
+    Subscriptions,
+    /// A pointer where the host writes one 32-byte event per subscription;
+    /// the next argument is the count.
+    Events,
 }
 
 /// A WASI preview1 function the interpreter can call.
@@ -119,7 +125,7 @@ pub struct WasiFunction {
     pub params: &'static [Param],
 }
 
-use Param::{Buf, Ciovs, Clock, Fd, Flags, Iovs, Len, Lookup, Out, Path, Rights, Wide, Whence};
+use Param::{Buf, Ciovs, Clock, Events, Fd, Flags, Iovs, Len, Lookup, Out, Path, Rights, Subscriptions, Wide, Whence};
 
 /// The WASI functions of the interpreter, in op order (see `interpreter.wat`).
 pub const WASI: &[WasiFunction] = &[
@@ -155,6 +161,7 @@ pub const WASI: &[WasiFunction] = &[
     WasiFunction { name: "clock_res_get", params: &[Clock, Out(8)] },
     WasiFunction { name: "random_get", params: &[Buf, Len] },
     WasiFunction { name: "sched_yield", params: &[] },
+    WasiFunction { name: "poll_oneoff", params: &[Subscriptions, Events, Len, Out(4)] },
 ];
 
 /// Keys of the lookup store the harness installs (see `storage()` in the layer).
@@ -502,13 +509,22 @@ impl Generator {
                     index += 1;
                     u64::from(self.scratch())
                 }
+                Param::Subscriptions if sane => {
+                    let (address, count) = self.subscriptions(u)?;
+                    args[index + 1] = u64::from(self.scratch());
+                    args[index + 2] = u64::from(count);
+                    index += 2;
+                    u64::from(address)
+                }
                 Param::Iovs | Param::Ciovs if sane => {
                     let (address, count) = self.iovecs(u, params[index] == Param::Ciovs)?;
                     args[index + 1] = u64::from(count);
                     index += 1;
                     u64::from(address)
                 }
-                Param::Out(_) | Param::Path | Param::Buf | Param::Iovs | Param::Ciovs => u64::from(self.pointer(u)?),
+                Param::Out(_) | Param::Path | Param::Buf | Param::Iovs | Param::Ciovs | Param::Subscriptions | Param::Events => {
+                    u64::from(self.pointer(u)?)
+                }
                 Param::Len => {
                     let ptr = index.checked_sub(1).and_then(|before| args.get(before)).copied().unwrap_or(0);
                     u64::from(self.length(u, ptr as u32)?)
@@ -551,6 +567,35 @@ impl Generator {
             }
             _ => u.choose(PATHS)?.as_bytes().to_vec(),
         })
+    }
+
+    /// 1 to 3 `poll_oneoff` subscriptions in scratch: (address, count). Mostly
+    /// clocks, relative or absolute, with timeouts from none to forever; some
+    /// wait for an fd to be readable or writable.
+    fn subscriptions(&mut self, u: &mut Unstructured) -> Result<(u32, u32)> {
+        const RECORD_BYTES: usize = 48;
+        let count = u.int_in_range(1u32..=3)?;
+        let mut records = Vec::new();
+        for _ in 0..count {
+            let mut record = [0u8; RECORD_BYTES];
+            record[..8].copy_from_slice(&u.arbitrary::<u64>()?.to_le_bytes());
+            let tag = *u.choose(&[0u8, 0, 0, 1, 2])?;
+            record[8] = tag;
+            if tag == 0 {
+                let clock = *u.choose(&[0u32, 1, 1, 2, 3])?;
+                let timeout_ns = *u.choose(&[0u64, 1, 1_000_000, 10_000_000_000, u64::MAX])?;
+                let absolute = u.ratio(1u8, 4)?;
+                record[16..20].copy_from_slice(&clock.to_le_bytes());
+                record[24..32].copy_from_slice(&timeout_ns.to_le_bytes());
+                record[40..42].copy_from_slice(&u16::from(absolute).to_le_bytes());
+            } else {
+                let fd = *u.choose(&[0u32, 1, 3, 4])?;
+                record[16..20].copy_from_slice(&fd.to_le_bytes());
+            }
+            records.extend_from_slice(&record);
+        }
+        let (address, _) = self.place(records);
+        Ok((address, count))
     }
 
     /// An iovec array in scratch, with its buffers (filled for `fd_write`): (address, count).

@@ -47,6 +47,7 @@
   (import "wasi_snapshot_preview1" "clock_res_get" (func $clock_res_get (param i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "random_get" (func $random_get (param i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "sched_yield" (func $sched_yield (result i32)))
+  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll_oneoff (param i32 i32 i32 i32) (result i32)))
 
   (memory (export "memory") 2)
 
@@ -130,7 +131,8 @@
     (if (i32.eq (local.get $op) (i32.const 44)) (then (drop (call $clock_time_get (call $a (i32.const 0)) (call $a64 (i32.const 1)) (call $a (i32.const 2)))) (return)))
     (if (i32.eq (local.get $op) (i32.const 45)) (then (drop (call $clock_res_get (call $a (i32.const 0)) (call $a (i32.const 1)))) (return)))
     (if (i32.eq (local.get $op) (i32.const 46)) (then (drop (call $random_get (call $a (i32.const 0)) (call $a (i32.const 1)))) (return)))
-    (if (i32.eq (local.get $op) (i32.const 47)) (then (drop (call $sched_yield)) (return))))
+    (if (i32.eq (local.get $op) (i32.const 47)) (then (drop (call $sched_yield)) (return)))
+    (if (i32.eq (local.get $op) (i32.const 48)) (then (drop (call $poll_oneoff (call $a (i32.const 0)) (call $a (i32.const 1)) (call $a (i32.const 2)) (call $a (i32.const 3)))) (return))))
 
   (func (export "main")
     (local $cursor i32) (local $end i32) (local $op i32) (local $len i32)

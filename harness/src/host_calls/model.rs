@@ -393,6 +393,7 @@ impl Model<'_> {
                 Param::Out(bytes) => self.memory.taint(arg(index), *bytes),
                 Param::Buf => self.memory.taint(arg(index), arg(index + 1)),
                 Param::Iovs => self.iovec_writes(arg(index), arg(index + 1)),
+                Param::Events => self.memory.taint(arg(index), arg(index + 1).saturating_mul(32)),
                 _ => {}
             }
         }
