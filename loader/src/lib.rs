@@ -74,7 +74,7 @@ impl Loader {
         let ticker = EpochTicker::start(engine.clone(), policy.epoch_tick)?;
         let mut linker = Linker::new(&engine);
         host::add_to_linker(&mut linker)?;
-        wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |state: &mut HostState| &mut state.wasi)?;
+        wasi::add_to_linker(&mut linker)?;
         let allowed = AllowedImports::new(wasi_signatures(&engine, &linker, &policy)?);
         Ok(Loader { engine, linker, allowed, shared: Arc::new(Shared { policy, _ticker: ticker }) })
     }

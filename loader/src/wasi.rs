@@ -1,15 +1,38 @@
 //! WASI preview1 with strict capabilities: no inherited environment,
 //! arguments or stdio; stdout and stderr captured into bounded buffers; at most
 //! one preopened sandbox directory; `random_get` bounded, since wasmtime-wasi
-//! makes the random bytes before it checks that the guest buffer holds them.
+//! makes the random bytes before it checks that the guest buffer holds them;
+//! `poll_oneoff` never waits.
 
 use std::path::Path;
 
+use wasmtime::Linker;
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 use crate::Policy;
+use crate::abi::WASI_MODULE;
+use crate::host::HostState;
+
+/// WASI errno `nosys`: the function is not supported.
+const ERRNO_NOSYS: i32 = 52;
+
+/// Defines WASI preview1 in `linker`, with `poll_oneoff` answering `nosys`
+/// at once.
+///
+/// wasmtime-wasi's `poll_oneoff` sleeps in the host until a clock
+/// subscription expires, and the guest picks the timeout. Neither fuel nor
+/// the epoch deadline reaches into a host call, so one call held the thread
+/// as long as the guest asked (10 s under a 1 s deadline, measured; up to
+/// `u64::MAX` ns). A function serving one request has nothing to wait for.
+pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    wasmtime_wasi::p1::add_to_linker_sync(linker, |state: &mut HostState| &mut state.wasi)?;
+    linker.allow_shadowing(true);
+    let defined = linker.func_wrap(WASI_MODULE, "poll_oneoff", |_: i32, _: i32, _: i32, _: i32| ERRNO_NOSYS).map(|_| ());
+    linker.allow_shadowing(false);
+    defined
+}
 
 /// The WASI context of one invocation and the pipes that capture its output.
 pub struct WasiSetup {

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::run_with;
+use common::{run, run_with};
 use loader::{End, Policy};
 
 /// A guest whose `main` runs `body` with WASI imports, "$PATH" text at 16.
@@ -94,6 +94,28 @@ fn stdout_is_capped() {
     let outcome = run_with(policy, &wasi_guest("hello", &body), b"", Default::default());
     assert!(outcome.stdout.len() <= 4, "{} bytes captured", outcome.stdout.len());
     assert!(!matches!(outcome.end, End::Ok), "{:?}", outcome.end);
+}
+
+#[test]
+fn poll_oneoff_answers_nosys_at_once_instead_of_sleeping_in_the_host() {
+    // One relative clock subscription (tag 0, monotonic clock 1) of u64::MAX ns:
+    // wasmtime-wasi's own poll_oneoff would hold the thread that long.
+    let wasm = wat::parse_str(
+        r#"(module
+            (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll_oneoff (param i32 i32 i32 i32) (result i32)))
+            (import "host" "write_response" (func $write_response (param i32 i32) (result i32)))
+            (memory (export "memory") 1)
+            (func (export "alloc") (param i32) (result i32) i32.const 0)
+            (func (export "main")
+                (i32.store (i32.const 16) (i32.const 1))
+                (i64.store (i32.const 24) (i64.const -1))
+                (i32.store (i32.const 256) (call $poll_oneoff (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))
+                (drop (call $write_response (i32.const 256) (i32.const 4)))))"#,
+    )
+    .unwrap();
+    let outcome = run(&wasm);
+    assert_eq!(outcome.end, End::Ok);
+    assert_eq!(outcome.response, 52u32.to_le_bytes(), "errno nosys");
 }
 
 /// A guest whose `main` fills `len` bytes at 0 with `random_get` and responds with its errno.
