@@ -11,7 +11,7 @@ use loader::{End, MAX_MESSAGE_BYTES, Outcome, TrapCode};
 
 /// Panics with `oracle:` unless every message in `outcome` is one line of
 /// printable text of at most [`MAX_MESSAGE_BYTES`], and the outcome's
-/// rendering for people is a single line too.
+/// rendering for people is a single printable line too.
 pub fn check(outcome: &Outcome) {
     let message = match &outcome.end {
         End::Rejected(rejection) => Some(rejection.reason.as_str()),
@@ -19,19 +19,18 @@ pub fn check(outcome: &Outcome) {
         _ => None,
     };
     if let Some(message) = message {
-        check_text("message", message);
+        assert!(
+            message.len() <= MAX_MESSAGE_BYTES,
+            "oracle: a message of {} bytes, over the loader's {MAX_MESSAGE_BYTES}-byte bound: {:?}…",
+            message.len(),
+            message.chars().take(80).collect::<String>()
+        );
+        check_printable("message", message);
     }
-    check_text("rendered outcome", &format!("{} {}", outcome.stage, outcome.end));
+    check_printable("rendered outcome", &format!("{} {}", outcome.stage, outcome.end));
 }
 
-fn check_text(what: &str, text: &str) {
-    let prefix_bytes = 64;
-    assert!(
-        text.len() <= MAX_MESSAGE_BYTES + prefix_bytes,
-        "oracle: {what} of {} bytes, over the loader's {MAX_MESSAGE_BYTES}-byte bound: {:?}…",
-        text.len(),
-        text.chars().take(80).collect::<String>()
-    );
+fn check_printable(what: &str, text: &str) {
     if let Some(control) = text.chars().find(|character| shapes_logs(*character)) {
         panic!("oracle: {what} holds the control character {control:?}, so a guest can shape the host's logs: {text:?}");
     }
