@@ -24,7 +24,7 @@ fi
 [ -n "${GITHUB_OUTPUT:-}" ] && echo "campaign=$out" >> "$GITHUB_OUTPUT"
 
 status=0
-cargo run --quiet --locked -p harness -- campaign --time "$budget" --out "$out" --coverage || status=$?
+cargo run --quiet --locked -p harness-cli -- campaign --time "$budget" --out "$out" --coverage || status=$?
 
 # Keep the merged corpus for the next night, findings or not.
 rm -rf "$cache" && cp -a "$out/corpus" "$cache"

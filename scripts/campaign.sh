@@ -12,4 +12,4 @@ cd "$(dirname "$0")/.."
 budget=${1:-4m}
 shift || true
 scripts/setup.sh
-exec cargo run --quiet --locked -p harness -- campaign --time "$budget" "$@"
+exec cargo run --quiet --locked -p harness-cli -- campaign --time "$budget" "$@"

@@ -9,4 +9,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --coverage
-exec cargo run --quiet --locked -p harness -- coverage "$@"
+exec cargo run --quiet --locked -p harness-cli -- coverage "$@"

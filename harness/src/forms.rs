@@ -5,8 +5,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::report::Report;
-
 /// What a replayed file holds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
@@ -29,39 +27,6 @@ impl InputKind {
             InputKind::Commands => "commands",
         }
     }
-}
-
-/// One form of a target's input: how to make it from a fuzz input, how to
-/// tell a file is in it, and how to run it.
-#[derive(Clone, Copy, Debug)]
-pub struct Form {
-    /// Which form this is.
-    pub kind: InputKind,
-    /// The input in this form that a fuzz input builds; may panic where the
-    /// layer's generator panics.
-    pub derive: fn(&[u8]) -> Vec<u8>,
-    /// Whether a file is in this form; the error says what is wrong with it.
-    pub check: fn(&[u8]) -> Result<(), String>,
-    /// Runs the layer's checks that apply to an input in this form; expects
-    /// an input `check` accepts.
-    pub run: fn(&[u8]) -> Report,
-    /// A first reduction for forms the generic one handles badly: given a
-    /// fuzz input and a predicate over inputs in this form, a smaller input in
-    /// this form (`invalid_module` shrinks its module before the defects).
-    pub reduce: Option<Reduce>,
-}
-
-/// A form's own reduction: (fuzz input, predicate over inputs in the form) to a smaller input in the form.
-pub type Reduce = fn(&[u8], &mut dyn FnMut(&[u8]) -> bool) -> Vec<u8>;
-
-/// The fuzz form of a target whose layer function is `run`.
-pub fn fuzz(run: fn(&[u8]) -> Report) -> Form {
-    Form { kind: InputKind::Fuzz, derive: <[u8]>::to_vec, check: any_bytes, run, reduce: None }
-}
-
-/// Any bytes are a fuzz input.
-fn any_bytes(_: &[u8]) -> Result<(), String> {
-    Ok(())
 }
 
 /// The module form's check: the file starts with the Wasm magic and version 1.

@@ -1,15 +1,26 @@
-//! The fuzz layers over the loader, their oracles, and the machinery the CLI
-//! and the fuzz targets share.
+//! The fuzzing suite's library: the seam every embedder implements
+//! ([`embedder`]), the description of its ABI that drives generators and
+//! oracles ([`abi`]), the four layers and their oracles, and the machinery
+//! the CLI and the fuzz targets share (replay, campaigns, triage, coverage).
 //!
-//! Each layer is a function `run(data: &[u8]) -> Report`, called by a
-//! three-line cargo-fuzz target and by `harness repro`, so a finding replays
+//! Each layer is a function `run(subject, data) -> Report`, called by a
+//! few-line cargo-fuzz target and by `harness repro`, so a finding replays
 //! through the exact same path on the stable toolchain. An oracle that sees
-//! the loader misbehave without crashing panics with a message that starts
-//! with `oracle:`.
+//! the embedder misbehave without crashing panics with a message that
+//! starts with `oracle:`.
+//!
+//! Folders stand above what they use: the vocabulary ([`embedder`],
+//! [`abi`], [`commands`], [`subject`]) and the shrinking helpers
+//! ([`shrink`]) below the layers; the layers below [`targets`]; the
+//! libFuzzer driver ([`fuzzer`]) below [`campaign`] and [`coverage`].
 
+pub mod abi;
 pub mod campaign;
+pub mod commands;
 pub mod coverage;
+pub mod embedder;
 pub mod forms;
+pub mod fuzzer;
 pub mod host_calls;
 pub mod invalid_module;
 pub mod memory_probe;
@@ -18,10 +29,13 @@ pub mod raw_bytes;
 pub mod replay;
 pub mod report;
 pub mod selftest;
-pub mod shared_loader;
-pub mod smith_features;
+pub mod shrink;
 pub mod stats;
+pub mod subject;
 pub mod targets;
+#[cfg(test)]
+mod test_abi;
 
 pub use report::Report;
-pub use targets::{TARGETS, Target};
+pub use subject::Subject;
+pub use targets::{Layer, Target};

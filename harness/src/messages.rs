@@ -1,13 +1,13 @@
-//! The oracle every layer applies to its outcome: the loader's messages are
+//! The oracle every layer applies to its outcome: the embedder's messages are
 //! fit to be logged.
 //!
 //! A service running untrusted modules logs why it refused or stopped one.
 //! Those messages quote names the guest chose (imports, exports, function
-//! names in a backtrace), so a loader that passes them through verbatim lets
+//! names in a backtrace), so an embedder that passes them through verbatim lets
 //! a module write its own log lines, terminal escapes or megabytes of text
 //! into the host's logs.
 
-use loader::{End, MAX_MESSAGE_BYTES, Outcome, TrapCode};
+use contract::{End, MAX_MESSAGE_BYTES, Outcome, TrapCode};
 
 /// Panics with `oracle:` unless every message in `outcome` is one line of
 /// printable text of at most [`MAX_MESSAGE_BYTES`], and the outcome's
@@ -21,7 +21,7 @@ pub fn check(outcome: &Outcome) {
     if let Some(message) = message {
         assert!(
             message.len() <= MAX_MESSAGE_BYTES,
-            "oracle: a message of {} bytes, over the loader's {MAX_MESSAGE_BYTES}-byte bound: {:?}…",
+            "oracle: a message of {} bytes, over the {MAX_MESSAGE_BYTES}-byte bound: {:?}…",
             message.len(),
             message.chars().take(80).collect::<String>()
         );
@@ -45,7 +45,7 @@ fn shapes_logs(character: char) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use loader::{Rejection, Stage};
+    use contract::{Rejection, Stage};
 
     use super::*;
 
@@ -79,7 +79,7 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "over the loader's 1024-byte bound")]
+    #[should_panic(expected = "over the 1024-byte bound")]
     fn fires_on_a_reason_past_the_bound() {
         check(&rejected(&"n".repeat(MAX_MESSAGE_BYTES + 100)));
     }

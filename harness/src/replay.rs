@@ -9,11 +9,11 @@ use std::sync::Once;
 use std::sync::mpsc;
 use std::time::Duration;
 
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
 use crate::report::Report;
 
-/// Default wall-clock limit per input: far past any guest deadline of the
-/// fuzzing policy, so only a loader whose own limits failed reaches it.
-pub const DEFAULT_LIMIT: Duration = Duration::from_secs(10);
 
 /// How replaying one input ended.
 #[derive(Debug)]
@@ -56,20 +56,55 @@ impl Verdict {
     }
 }
 
+/// What `harness repro --json` prints for one input: how its replay ended,
+/// for triage to read (never the text printed for people).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// The replayed file.
+    pub file: String,
+    /// `ran`, `crash`, `hang` or `oom`.
+    pub verdict: String,
+    /// The panic message (its first line) or what ended the input.
+    pub message: String,
+    /// `file:line:column` of a panic, if known.
+    pub location: Option<String>,
+    /// The stage the input reached, if it ran.
+    pub stage: Option<String>,
+    /// How it ended, if it ran.
+    pub end: Option<String>,
+}
+
+impl Verdict {
+    /// The record of this verdict for `file`.
+    pub fn record(&self, file: &Path) -> Record {
+        let (verdict, message, location, stage, end) = match self {
+            Verdict::Ran(report) => {
+                ("ran", report.summary(), None, Some(report.outcome.stage.name().to_owned()), Some(report.outcome.end.to_string()))
+            }
+            Verdict::Crashed { message, location } => {
+                ("crash", message.lines().next().unwrap_or_default().to_owned(), location.clone(), None, None)
+            }
+            Verdict::Hung(limit) => ("hang", format!("still running after {}s", limit.as_secs_f64()), None, None, None),
+            Verdict::OutOfMemory(limit) => ("oom", format!("resident memory past {limit} MB"), None, None, None),
+        };
+        Record { file: file.display().to_string(), verdict: verdict.to_owned(), message, location, stage, end }
+    }
+}
+
 /// The files named by `paths`: files as given, folders expanded to the files
 /// they hold (not recursively, hidden files skipped), each folder sorted.
-pub fn collect_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+pub fn collect_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut inputs = Vec::new();
     for path in paths {
-        let metadata = std::fs::metadata(path).map_err(|error| format!("{}: {error}", path.display()))?;
+        let metadata = std::fs::metadata(path).with_context(|| format!("{}", path.display()))?;
         if metadata.is_file() {
             inputs.push(path.clone());
             continue;
         }
-        let entries = std::fs::read_dir(path).map_err(|error| format!("{}: {error}", path.display()))?;
+        let entries = std::fs::read_dir(path).with_context(|| format!("{}", path.display()))?;
         let mut files = Vec::new();
         for entry in entries {
-            let entry = entry.map_err(|error| format!("{}: {error}", path.display()))?;
+            let entry = entry.with_context(|| format!("{}", path.display()))?;
             let hidden = entry.file_name().to_string_lossy().starts_with('.');
             if !hidden && entry.file_type().is_ok_and(|kind| kind.is_file()) {
                 files.push(entry.path());
@@ -81,34 +116,37 @@ pub fn collect_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     Ok(inputs)
 }
 
-/// Default resident-memory limit of a replaying process, in MB.
-pub const DEFAULT_RSS_LIMIT_MB: u64 = 2048;
-
-/// Limits one replayed input runs under.
-#[derive(Clone, Copy, Debug)]
+/// The limits an input runs under, in a replay and in libFuzzer (`-timeout`,
+/// `-rss_limit_mb`): past them it is a hang or an oom.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
-    /// Wall-clock time; past it the input is a hang.
+    /// Wall-clock time per input; past it the input is a hang.
     pub time: Duration,
     /// Resident memory of the whole process, in MB; past it the input is an oom.
     pub rss_mb: u64,
 }
 
 impl Default for Limits {
+    /// 10 s per input: far past any guest deadline of the fuzzing policy, so
+    /// only an embedder whose own limits failed reaches it. 2048 MB: well under
+    /// the machine's memory, well over what a guest may hold (16 MiB).
     fn default() -> Self {
-        Limits { time: DEFAULT_LIMIT, rss_mb: DEFAULT_RSS_LIMIT_MB }
+        Limits { time: Duration::from_secs(10), rss_mb: 2048 }
     }
 }
 
-/// Runs one input through `layer` on its own thread, within `limit`.
-pub fn replay(layer: fn(&[u8]) -> Report, data: Vec<u8>, limit: Duration) -> Verdict {
-    replay_within(layer, data, Limits { time: limit, ..Limits::default() })
+impl Limits {
+    /// The time limit in whole seconds, rounded up and at least 1, as libFuzzer takes it.
+    pub fn timeout_secs(&self) -> u64 {
+        self.time.as_secs_f64().ceil().max(1.0) as u64
+    }
 }
 
 /// Runs one input through `layer` on its own thread, within time and memory limits.
 ///
 /// A hung or memory-hungry input keeps its thread: the process should report
 /// it and, after an oom, stop replaying.
-pub fn replay_within(layer: fn(&[u8]) -> Report, data: Vec<u8>, limits: Limits) -> Verdict {
+pub fn replay_within(layer: impl FnOnce(&[u8]) -> Report + Send + 'static, data: Vec<u8>, limits: Limits) -> Verdict {
     install_panic_hook();
     let (sender, receiver) = mpsc::channel();
     let spawned = std::thread::Builder::new().name("replay".to_owned()).stack_size(16 << 20).spawn(move || {
@@ -155,8 +193,8 @@ pub fn resident_mb() -> Option<u64> {
 }
 
 /// Reads and replays one file.
-pub fn replay_file(layer: fn(&[u8]) -> Report, path: &Path, limits: Limits) -> Result<Verdict, String> {
-    let data = std::fs::read(path).map_err(|error| format!("{}: {error}", path.display()))?;
+pub fn replay_file(layer: impl FnOnce(&[u8]) -> Report + Send + 'static, path: &Path, limits: Limits) -> Result<Verdict> {
+    let data = std::fs::read(path).with_context(|| format!("{}", path.display()))?;
     Ok(replay_within(layer, data, limits))
 }
 
@@ -190,7 +228,7 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use loader::{Outcome, Rejection, Stage};
+    use contract::{Outcome, Rejection, Stage};
 
     fn quiet(_: &[u8]) -> Report {
         Report::new(Outcome::rejected(Rejection { stage: Stage::Parse, reason: "test".to_owned() }))
@@ -208,7 +246,7 @@ mod tests {
 
     #[test]
     fn a_panic_is_a_crash_with_its_message_and_location() {
-        match replay(panics, Vec::new(), DEFAULT_LIMIT) {
+        match replay_within(panics, Vec::new(), Limits::default()) {
             Verdict::Crashed { message, location } => {
                 assert_eq!(message, "oracle: deliberately wrong");
                 assert!(location.is_some_and(|at| at.contains("replay.rs")));
@@ -219,7 +257,7 @@ mod tests {
 
     #[test]
     fn an_input_past_the_limit_is_a_hang() {
-        let verdict = replay(spins, Vec::new(), Duration::from_millis(50));
+        let verdict = replay_within(spins, Vec::new(), Limits { time: Duration::from_millis(50), ..Limits::default() });
         assert!(matches!(verdict, Verdict::Hung(_)), "{verdict:?}");
         assert!(verdict.is_finding());
     }
@@ -241,8 +279,14 @@ mod tests {
     }
 
     #[test]
+    fn timeouts_round_up_to_whole_seconds_of_at_least_one() {
+        let secs = |millis| Limits { time: Duration::from_millis(millis), rss_mb: 1 }.timeout_secs();
+        assert_eq!((secs(0), secs(1), secs(1000), secs(1500), secs(10_000)), (1, 1, 1, 2, 10));
+    }
+
+    #[test]
     fn a_report_is_not_a_finding() {
-        let verdict = replay(quiet, Vec::new(), DEFAULT_LIMIT);
+        let verdict = replay_within(quiet, Vec::new(), Limits::default());
         assert!(!verdict.is_finding());
         assert!(verdict.summary().starts_with("parse"));
     }
@@ -257,6 +301,6 @@ mod tests {
         let inputs = collect_inputs(&[dir.path().to_path_buf()]).unwrap();
         assert_eq!(inputs, [dir.path().join("a"), dir.path().join("b")]);
         let missing = collect_inputs(&[dir.path().join("missing")]).unwrap_err();
-        assert!(missing.contains("missing"), "{missing}");
+        assert!(format!("{missing:#}").contains("missing"), "{missing:#}");
     }
 }

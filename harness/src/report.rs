@@ -1,11 +1,11 @@
 //! What one input of a layer did, for printing and for corpus statistics.
 
-use loader::Outcome;
+use contract::Outcome;
 
 /// The result of running one input through a layer.
 #[derive(Clone, Debug)]
 pub struct Report {
-    /// How far the input got in the loader and how it ended.
+    /// How far the input got in the embedder and how it ended.
     pub outcome: Outcome,
     /// Labels a layer attaches for statistics, such as `defect:type-error`
     /// or `call:host.log`; `harness stats` counts them.

@@ -5,11 +5,11 @@
 //! Inputs starting with `crash` panic, `hang` spin forever, `oom` allocate
 //! without bound; any other input only walks a short maze (how much of
 //! `selftest` it starts with), which gives the fuzzer a little coverage to
-//! keep so its corpus grows as in a real campaign. It never touches the
-//! loader, so the fuzzer stays close to its seeds (`crasi`, `hanf`, `oon` and
+//! keep so its corpus grows as in a real campaign. It never touches an
+//! embedder, so the fuzzer stays close to its seeds (`crasi`, `hanf`, `oon` and
 //! a dictionary of the words) and finds all three kinds within seconds.
 
-use loader::{Outcome, Rejection, Stage};
+use contract::{Outcome, Rejection, Stage};
 
 use crate::report::Report;
 

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use loader::Stage;
+use contract::Stage;
 
 use crate::replay::Verdict;
 
@@ -83,7 +83,7 @@ fn percent(count: usize, total: usize) -> f64 {
 mod tests {
     use super::*;
     use crate::report::Report;
-    use loader::{End, Outcome, Rejection};
+    use contract::{End, Outcome, Rejection};
 
     fn ran(stage: Stage, labels: &[&str]) -> Verdict {
         let mut outcome = Outcome::rejected(Rejection { stage, reason: String::new() });

@@ -3,11 +3,10 @@
 
 use std::collections::HashMap;
 
+use contract::{Policy, Rejection, Stage};
 use wasmparser::{ExternalKind, TypeRef};
 
 use crate::module_summary::{ModuleSummary, Signature};
-use crate::outcome::{Rejection, Stage};
-use crate::policy::Policy;
 
 /// Import module of the host ABI.
 pub const HOST_MODULE: &str = "host";

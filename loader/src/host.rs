@@ -22,8 +22,9 @@ use std::sync::Arc;
 use wasmtime::{Caller, Extern, Linker, Memory, Trap};
 use wasmtime_wasi::p1::WasiP1Ctx;
 
+use contract::HostCall;
+
 use crate::limiter::Limiter;
-use crate::outcome::HostCall;
 use crate::status::Status;
 
 /// The read-only lookup store a guest reads with `storage_get`.
@@ -145,11 +146,11 @@ fn host_call(
     if made >= state.caps.max_host_calls {
         return Err(wasmtime::Error::new(HostAbort::TooManyHostCalls));
     }
-    state.host_calls.push(HostCall { function, status: None });
+    state.host_calls.push(HostCall { function, result: None });
     let index = state.host_calls.len() - 1;
     let status = body(caller)?;
     if let Some(call) = caller.data_mut().host_calls.get_mut(index) {
-        call.status = Some(status);
+        call.result = Some(i64::from(status.code()));
     }
     Ok(status.code())
 }
@@ -163,7 +164,7 @@ fn memory(caller: &mut Caller<'_, HostState>) -> wasmtime::Result<Memory> {
 
 /// `[ptr, ptr + len)` as host indices, if it lies inside the guest's memory.
 /// Both are read as unsigned 32-bit values; the sum is computed without wrapping.
-pub fn checked_range(ptr: i32, len: i32, memory_len: usize) -> Option<Range<usize>> {
+pub(crate) fn checked_range(ptr: i32, len: i32, memory_len: usize) -> Option<Range<usize>> {
     let start = usize::try_from(ptr.cast_unsigned()).ok()?;
     let end = start.checked_add(usize::try_from(len.cast_unsigned()).ok()?)?;
     (end <= memory_len).then_some(start..end)

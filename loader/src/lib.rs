@@ -11,14 +11,14 @@
 //!
 //! Nothing a module or request does makes the loader panic: every failure is
 //! a [`Rejection`] from [`Loader::load`] or an [`End`] in the [`Outcome`] of
-//! [`Function::invoke`].
+//! [`Function::invoke`]. The policy and outcome types are the fuzzing suite's
+//! shared vocabulary (the `contract` crate), re-exported here.
 
 pub mod abi;
+mod features;
 mod host;
 mod limiter;
 pub mod module_summary;
-mod outcome;
-mod policy;
 mod status;
 mod ticker;
 mod wasi;
@@ -29,9 +29,9 @@ use std::sync::Arc;
 use wasmtime::{Config, Engine, InstancePre, Linker, Module, OptLevel, Store, Trap};
 
 pub use abi::AllowedImports;
-pub use host::{HostAbort, Storage, checked_range};
-pub use outcome::{End, HostCall, MAX_MESSAGE_BYTES, Outcome, Rejection, Resource, Stage, TrapCode, printable_message};
-pub use policy::{Policy, wasm_features};
+pub use contract::{End, HostCall, MAX_MESSAGE_BYTES, Outcome, Policy, Rejection, Resource, Stage, TrapCode, printable_message};
+pub use features::wasm_features;
+pub use host::{HostAbort, Storage};
 pub use status::Status;
 
 use host::{HostCaps, HostState};
@@ -170,7 +170,7 @@ impl Function {
         outcome.response = state.response;
         outcome.logs = state.logs;
         outcome.host_calls = state.host_calls;
-        outcome.peak_memory_bytes = state.limiter.peak_memory_bytes;
+        outcome.peak_memory_bytes = Some(state.limiter.peak_memory_bytes);
         outcome.stdout = wasi.stdout.contents().to_vec();
         outcome.stderr = wasi.stderr.contents().to_vec();
         outcome

@@ -1,8 +1,7 @@
 //! The `ResourceLimiter` installed in every store: caps memory, tables and
 //! instances, and remembers the peak memory and which cap was hit.
 
-use crate::outcome::Resource;
-use crate::policy::Policy;
+use contract::{Policy, Resource};
 
 /// Per-store resource caps, with a record of what the guest asked for.
 #[derive(Debug)]

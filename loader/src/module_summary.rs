@@ -1,11 +1,8 @@
 //! The parse stage: decode every section and function body of a module, and
 //! keep what the ABI check needs (types, imports, functions, exports, limits).
 
-use wasmparser::{
-    CompositeInnerType, ExternalKind, MemoryType, Parser, Payload, TableType, TypeRef, ValType,
-};
-
-use crate::outcome::{Rejection, Stage};
+use contract::{Rejection, Stage};
+use wasmparser::{CompositeInnerType, ExternalKind, MemoryType, Parser, Payload, TableType, TypeRef, ValType};
 
 /// A function signature: parameter and result types.
 #[derive(Clone, Debug, PartialEq, Eq)]

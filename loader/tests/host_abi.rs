@@ -16,7 +16,7 @@ fn read_request_copies_the_request_through_alloc() {
     let outcome = run_with(Policy::default(), &guest(main), b"ping", Storage::new());
     assert_eq!(outcome.end, End::Ok);
     assert_eq!(outcome.stage, Stage::HostCall);
-    assert_eq!(outcome.host_calls[0].status, Some(Status::Ok));
+    assert_eq!(status(&outcome.host_calls[0]), Some(Status::Ok));
     assert_eq!(outcome.response, b"ping");
 }
 
@@ -26,7 +26,7 @@ fn read_request_of_an_empty_request_gives_zero_length() {
         (if (i32.ne (i32.load (i32.const 4)) (i32.const 0)) (then unreachable))";
     let outcome = run(&guest(main));
     assert_eq!(outcome.end, End::Ok);
-    assert_eq!(outcome.host_calls[0].status, Some(Status::Ok));
+    assert_eq!(status(&outcome.host_calls[0]), Some(Status::Ok));
 }
 
 #[test]
@@ -87,7 +87,7 @@ fn log_appends_lines_and_checks_utf8_bounds_and_cap() {
     let policy = Policy { max_log_bytes: 8, ..Policy::default() };
     let main = "(drop (call $log (i32.const 16) (i32.const 5))) (drop (call $log (i32.const 16) (i32.const 5)))";
     let outcome = run_with(policy, &guest(main), b"", Storage::new());
-    let statuses: Vec<_> = outcome.host_calls.iter().map(|call| call.status).collect();
+    let statuses: Vec<_> = outcome.host_calls.iter().map(status).collect();
     assert_eq!(statuses, [Some(Status::Ok), Some(Status::TooLarge)]);
     assert_eq!(outcome.logs, ["hello"]);
 }
@@ -101,7 +101,7 @@ fn storage_get_places_a_hit_and_reports_a_miss() {
     let main = "(drop (call $storage_get (i32.const 16) (i32.const 5) (i32.const 0) (i32.const 4)))
         (drop (call $write_response (i32.load (i32.const 0)) (i32.load (i32.const 4))))";
     let outcome = run_with(Policy::default(), &guest(main), b"", storage());
-    assert_eq!(outcome.host_calls[0].status, Some(Status::Ok));
+    assert_eq!(status(&outcome.host_calls[0]), Some(Status::Ok));
     assert_eq!(outcome.response, b"world!");
 
     let outcome = run_with(Policy::default(), &guest(&call("(call $storage_get (i32.const 16) (i32.const 4) (i32.const 0) (i32.const 4))")), b"", storage());
@@ -160,7 +160,7 @@ fn alloc_that_loops_forever_ends_the_invocation_on_time() {
     let started = Instant::now();
     let outcome = run_with(Policy::default(), &wasm, b"data", Storage::new());
     assert!(outcome.is_timeout(), "{:?}", outcome.end);
-    assert_eq!(outcome.host_calls[0].status, None);
+    assert_eq!(outcome.host_calls[0].result, None);
     assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
 }
 

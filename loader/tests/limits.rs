@@ -47,7 +47,7 @@ fn memory_never_grows_past_the_cap() {
     .unwrap();
     let outcome = run_with(policy, &wasm, b"", Default::default());
     assert_eq!(outcome.end, End::Ok);
-    assert_eq!(outcome.peak_memory_bytes, 2 * 65536);
+    assert_eq!(outcome.peak_memory_bytes, Some(2 * 65536));
 }
 
 #[test]

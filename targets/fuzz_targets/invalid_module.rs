@@ -1,5 +1,5 @@
 #![no_main]
-// Layer 2: a wasm-smith module with catalogued defects.
+// Layer 2 on the reference loader: a wasm-smith module with catalogued defects.
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    harness::invalid_module::run(data);
+    harness::Layer::InvalidModule.run(reference::subject(), data);
 });

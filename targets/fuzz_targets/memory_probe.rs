@@ -1,5 +1,5 @@
 #![no_main]
-// Layer 3: well-formed modules that probe memory bounds.
+// Layer 3 on the reference loader: well-formed modules that probe memory bounds.
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    harness::memory_probe::run(data);
+    harness::Layer::MemoryProbe.run(reference::subject(), data);
 });

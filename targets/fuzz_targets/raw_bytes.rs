@@ -1,5 +1,5 @@
 #![no_main]
-// Layer 1: the input bytes are the module.
+// Layer 1 on the reference loader: the input bytes are the module.
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    harness::raw_bytes::run(data);
+    harness::Layer::RawBytes.run(reference::subject(), data);
 });

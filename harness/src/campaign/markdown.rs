@@ -12,7 +12,7 @@ pub fn report(summary: &Summary, previous: Option<(&str, &Summary)>) -> String {
         text,
         "Started {} with a budget of {} over {} target(s), {} worker(s) each.\n",
         summary.started,
-        super::duration::display(std::time::Duration::from_secs(summary.budget_secs)),
+        super::display(std::time::Duration::from_secs(summary.budget_secs)),
         summary.targets.len(),
         summary.jobs
     );
@@ -75,13 +75,13 @@ pub fn report(summary: &Summary, previous: Option<(&str, &Summary)>) -> String {
 }
 
 fn coverage_table(text: &mut String, coverage: &crate::coverage::summary::CampaignCoverage) {
-    let _ = writeln!(text, "## Coverage of the loader\n\nFrom this campaign's corpora ([HTML report]({})).\n", coverage.html);
+    let _ = writeln!(text, "## Coverage of the fuzzed embedder\n\nIts own sources, from this campaign's corpora ([HTML report]({})).\n", coverage.html);
     let _ = writeln!(text, "| corpus | lines | regions | functions |\n|---|---:|---:|---:|");
     let cell = |counts: crate::coverage::summary::Counts| format!("{:.1}% ({}/{})", counts.percent(), counts.covered, counts.count);
-    for (name, figures) in &coverage.loader {
+    for (name, figures) in &coverage.embedder {
         let _ = writeln!(text, "| {name} | {} | {} | {} |", cell(figures.lines), cell(figures.regions), cell(figures.functions));
     }
-    let _ = writeln!(text, "\nAll of the repository's files, combined: {} of lines.\n", cell(coverage.all_files.lines));
+    let _ = writeln!(text, "\nAll files reported (the embedder's and the repository's), combined: {} of lines.\n", cell(coverage.all_files.lines));
 }
 
 fn shares(counts: &std::collections::BTreeMap<String, usize>, total: usize) -> String {
@@ -128,11 +128,11 @@ mod tests {
     #[test]
     fn a_campaign_with_coverage_reports_the_loader_per_target_and_combined() {
         let lines = |covered| Figures { lines: Counts { covered, count: 200 }, ..Figures::default() };
-        let loader = [("combined".to_owned(), lines(184)), ("raw_bytes".to_owned(), lines(150))].into_iter().collect();
-        let coverage = CampaignCoverage { loader, all_files: lines(100), html: "coverage/combined/html/index.html".to_owned() };
+        let embedder = [("combined".to_owned(), lines(184)), ("raw_bytes".to_owned(), lines(150))].into_iter().collect();
+        let coverage = CampaignCoverage { embedder, all_files: lines(100), html: "coverage/combined/html/index.html".to_owned() };
         let summary = Summary { coverage: Some(coverage), ..Summary::default() };
         let text = report(&summary, None);
-        assert!(text.contains("## Coverage of the loader"), "{text}");
+        assert!(text.contains("## Coverage of the fuzzed embedder"), "{text}");
         assert!(text.contains("| combined | 92.0% (184/200) |"), "{text}");
         assert!(text.contains("| raw_bytes | 75.0% (150/200) |"), "{text}");
         assert!(text.contains("(coverage/combined/html/index.html)"), "{text}");

@@ -2,9 +2,6 @@
 //! past findings, merge and minimize each corpus, triage every finding, and
 //! write `summary.json`, `results.sarif` and `REPORT.md`.
 
-pub mod duration;
-pub mod fuzzer_log;
-pub mod libfuzzer;
 pub mod markdown;
 pub mod minimize;
 pub mod sarif;
@@ -14,11 +11,13 @@ pub mod triage;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::replay::{self, Limits};
+use anyhow::{Context, Result};
+
+use crate::fuzzer::{Build, FuzzJob, Limits, Status, libfuzzer};
+use crate::replay;
 use crate::stats::CorpusStats;
 use crate::targets::Target;
 
-use libfuzzer::{Build, FuzzJob};
 use summary::{Summary, TargetSummary};
 
 /// Everything a campaign needs to know.
@@ -36,10 +35,8 @@ pub struct Settings {
     pub out: PathBuf,
     /// How the fuzz targets are built.
     pub build: Build,
-    /// Per-input timeout, seconds.
-    pub timeout_secs: u32,
-    /// RSS limit, MB.
-    pub rss_limit_mb: u32,
+    /// Per-input time and memory limits.
+    pub limits: Limits,
     /// libFuzzer seed, for reproducible runs.
     pub seed: Option<u32>,
     /// Extra libFuzzer flags.
@@ -81,10 +78,11 @@ impl Layout {
 }
 
 /// Runs a whole campaign and writes its outputs; returns its summary.
-pub fn run(settings: &Settings) -> Result<Summary, String> {
+pub fn run(settings: &Settings) -> Result<Summary> {
     let layout = Layout::new(&settings.out);
-    std::fs::create_dir_all(settings.out.join("logs")).map_err(|error| format!("{}: {error}", settings.out.display()))?;
-    settings.build.build_all()?;
+    std::fs::create_dir_all(settings.out.join("logs")).with_context(|| format!("cannot create {}", settings.out.display()))?;
+    let fuzz_dirs: Vec<&str> = settings.targets.iter().map(|target| target.fuzz_dir).collect();
+    settings.build.build_all(&fuzz_dirs)?;
     let mut summary = Summary {
         format: 1,
         started: utc_now(),
@@ -106,31 +104,31 @@ pub fn run(settings: &Settings) -> Result<Summary, String> {
 /// The target's libFuzzer defaults, then the user's flags, which libFuzzer
 /// lets override them (the last of a flag wins).
 fn extra_flags(target: &Target, user: &[String]) -> Vec<String> {
-    target.libfuzzer_defaults.iter().map(|flag| (*flag).to_owned()).chain(user.iter().cloned()).collect()
+    target.libfuzzer_defaults().iter().map(|flag| (*flag).to_owned()).chain(user.iter().cloned()).collect()
 }
 
-fn fuzz_target(settings: &Settings, layout: &Layout, target: &Target, time: Duration) -> Result<TargetSummary, String> {
+fn fuzz_target(settings: &Settings, layout: &Layout, target: &'static Target, time: Duration) -> Result<TargetSummary> {
     let corpus = layout.corpus(target.name);
     libfuzzer::recover_corpus(&corpus);
     let count = |dir: &Path| std::fs::read_dir(dir).map(|entries| entries.count()).unwrap_or(0);
     let corpus_before = count(&corpus);
     let seeds: Vec<PathBuf> = [settings.repo.join("corpus").join(target.name)].into_iter().filter(|dir| dir.is_dir()).collect();
-    let dictionary = settings.repo.join("targets/dictionaries").join(format!("{}.dict", target.name));
+    let dictionary = settings.repo.join("targets/dictionaries").join(format!("{}.dict", target.dictionary()));
     let job = FuzzJob {
         target: target.name.to_owned(),
+        fuzz_dir: target.fuzz_dir.to_owned(),
         corpus: corpus.clone(),
         seeds: seeds.clone(),
         artifacts: layout.artifacts(target.name),
         dictionary: dictionary.is_file().then_some(dictionary),
         time,
         jobs: settings.jobs,
-        timeout_secs: settings.timeout_secs,
-        rss_limit_mb: settings.rss_limit_mb,
+        limits: settings.limits,
         seed: settings.seed,
         extra: extra_flags(target, &settings.extra),
         log: layout.log(target.name),
     };
-    eprintln!("== {}: fuzzing for {} ({} worker(s))", target.name, duration::display(time), settings.jobs);
+    eprintln!("== {}: fuzzing for {} ({} worker(s))", target.name, display(time), settings.jobs);
     let started = Instant::now();
     let mut last_print = Instant::now();
     let result = libfuzzer::fuzz(&settings.build, &job, |status, findings| {
@@ -144,8 +142,8 @@ fn fuzz_target(settings: &Settings, layout: &Layout, target: &Target, time: Dura
     }
     let corpus_fuzzed = count(&corpus);
     eprintln!("   {}: merging and minimizing the corpus ({corpus_fuzzed} files)", target.name);
-    let (_, corpus_after) = libfuzzer::merge_corpus(&settings.build, target.name, &corpus, &seeds, &layout.log(target.name))?;
-    let stats = corpus_stats(target, &corpus)?;
+    let (_, corpus_after) = libfuzzer::merge_corpus(&settings.build, &job)?;
+    let stats = corpus_stats(target, &corpus, settings.limits)?;
     let status = result.last_status.unwrap_or_default();
     let mut findings_by_kind = std::collections::BTreeMap::new();
     for kind in &result.findings {
@@ -174,11 +172,11 @@ fn fuzz_target(settings: &Settings, layout: &Layout, target: &Target, time: Dura
 }
 
 /// One progress line: elapsed of budget, execs, speed, coverage, corpus, findings.
-pub fn progress_line(target: &str, elapsed: Duration, budget: Duration, status: &fuzzer_log::Status, findings: usize) -> String {
+pub fn progress_line(target: &str, elapsed: Duration, budget: Duration, status: &Status, findings: usize) -> String {
     format!(
         "   [{target} {}/{}] execs {}  exec/s {}  cov {}  ft {}  corpus {}  findings {findings}",
-        duration::display(elapsed),
-        duration::display(budget),
+        display(elapsed),
+        display(budget),
         status.execs,
         status.exec_per_sec,
         status.cov,
@@ -188,16 +186,16 @@ pub fn progress_line(target: &str, elapsed: Duration, budget: Duration, status: 
 }
 
 /// Replays a corpus in-process to count where its inputs end.
-fn corpus_stats(target: &Target, corpus: &Path) -> Result<CorpusStats, String> {
+fn corpus_stats(target: &'static Target, corpus: &Path, limits: Limits) -> Result<CorpusStats> {
     let mut stats = CorpusStats::default();
     for input in replay::collect_inputs(&[corpus.to_path_buf()])? {
-        stats.add(&replay::replay_file(target.run, &input, Limits::default())?);
+        stats.add(&replay::replay_file(|data| target.run(data), &input, limits)?);
     }
     Ok(stats)
 }
 
 /// Triages every target's artifacts into the summary.
-pub fn triage_into(summary: &mut Summary, settings: &Settings, layout: &Layout) -> Result<(), String> {
+pub fn triage_into(summary: &mut Summary, settings: &Settings, layout: &Layout) -> Result<()> {
     summary.findings.clear();
     for target in &settings.targets {
         let artifacts = layout.artifacts(target.name);
@@ -205,7 +203,7 @@ pub fn triage_into(summary: &mut Summary, settings: &Settings, layout: &Layout) 
             continue;
         }
         eprintln!("== {}: triaging findings", target.name);
-        let triaged = triage::triage(target.name, &artifacts, &layout.findings(), &settings.triage)?;
+        let triaged = triage::triage(target, &artifacts, &layout.findings(), &settings.triage)?;
         for finding in &triaged.findings {
             eprintln!(
                 "   {} {}: {}, {}",
@@ -222,20 +220,20 @@ pub fn triage_into(summary: &mut Summary, settings: &Settings, layout: &Layout) 
 }
 
 /// Writes `summary.json`, `results.sarif` and `REPORT.md` into `out`.
-pub fn write_outputs(out: &Path, summary: &Summary) -> Result<(), String> {
+pub fn write_outputs(out: &Path, summary: &Summary) -> Result<()> {
     summary.write(&out.join("summary.json"))?;
-    let sarif = serde_json::to_string_pretty(&sarif::sarif(&summary.findings)).map_err(|error| error.to_string())?;
-    std::fs::write(out.join("results.sarif"), sarif).map_err(|error| format!("{}: {error}", out.display()))?;
+    let sarif = serde_json::to_string_pretty(&sarif::sarif(&summary.findings))?;
+    std::fs::write(out.join("results.sarif"), sarif).with_context(|| format!("cannot write into {}", out.display()))?;
     write_report(out, summary)
 }
 
 /// Writes `REPORT.md` from the summary, comparing with the previous campaign
 /// in the same parent folder.
-pub fn write_report(out: &Path, summary: &Summary) -> Result<(), String> {
+pub fn write_report(out: &Path, summary: &Summary) -> Result<()> {
     let previous = previous_campaign(out);
     let previous_ref = previous.as_ref().map(|(name, summary)| (name.as_str(), summary));
     let text = markdown::report(summary, previous_ref);
-    std::fs::write(out.join("REPORT.md"), text).map_err(|error| format!("{}: {error}", out.display()))
+    std::fs::write(out.join("REPORT.md"), text).with_context(|| format!("cannot write into {}", out.display()))
 }
 
 /// The newest other campaign folder beside `out` (by name; dated names sort by time).
@@ -256,10 +254,7 @@ fn previous_campaign(out: &Path) -> Option<(String, Summary)> {
 
 /// The current time, UTC, as `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn utc_now() -> String {
-    let seconds = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|since| since.as_secs()).unwrap_or(0);
-    let (days, rest) = (seconds / 86_400, seconds % 86_400);
-    let (year, month, day) = civil_date(days);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rest / 3600, rest % 3600 / 60, rest % 60)
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
 }
 
 /// A default campaign folder name from a UTC time stamp: `2026-11-22-0104`.
@@ -267,18 +262,9 @@ pub fn folder_name(timestamp: &str) -> String {
     timestamp.get(..16).unwrap_or(timestamp).replace('T', "-").replace(':', "")
 }
 
-/// Year, month and day of a count of days since 1970-01-01 (proleptic Gregorian).
-fn civil_date(days: u64) -> (u64, u64, u64) {
-    let shifted = days + 719_468;
-    let era = shifted / 146_097;
-    let day_of_era = shifted % 146_097;
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
-    let year = year_of_era + era * 400 + u64::from(month <= 2);
-    (year, month, day)
+/// A duration for people, in whole seconds: `2m 5s`.
+pub fn display(duration: Duration) -> String {
+    humantime::format_duration(Duration::from_secs(duration.as_secs())).to_string()
 }
 
 #[cfg(test)]
@@ -287,22 +273,17 @@ mod tests {
 
     #[test]
     fn target_defaults_come_before_the_users_flags() {
-        let memory_probe = crate::targets::find("memory_probe").unwrap();
         let user = ["-entropic=1".to_owned(), "-max_len=64".to_owned()];
-        assert_eq!(extra_flags(memory_probe, &user), ["-entropic=0", "-entropic=1", "-max_len=64"]);
-        let raw_bytes = crate::targets::find("raw_bytes").unwrap();
-        assert_eq!(extra_flags(raw_bytes, &user), user);
+        let selftest = crate::targets::SELFTEST;
+        assert_eq!(extra_flags(&selftest, &user), user);
+        assert_eq!(crate::targets::Layer::MemoryProbe.libfuzzer_defaults(), ["-entropic=0"]);
     }
 
     #[test]
-    fn civil_dates_are_right() {
-        assert_eq!(civil_date(0), (1970, 1, 1));
-        assert_eq!(civil_date(11_016), (2000, 2, 29));
-        assert_eq!(civil_date(20_779), (2026, 11, 22));
-    }
-
-    #[test]
-    fn folder_names_sort_by_time() {
+    fn timestamps_are_utc_and_folder_names_sort_by_time() {
+        let now = utc_now();
+        assert!(now.len() == 20 && now.ends_with('Z') && now.as_bytes()[10] == b'T', "{now}");
         assert_eq!(folder_name("2026-11-22T01:04:59Z"), "2026-11-22-0104");
+        assert_eq!(display(Duration::from_millis(125_400)), "2m 5s");
     }
 }

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::fuzzer_log::FindingKind;
+use crate::fuzzer::FindingKind;
 use super::triage::Finding;
 
 /// The SARIF log of a campaign's findings.

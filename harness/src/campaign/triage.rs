@@ -10,21 +10,22 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use anyhow::{Context, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 
-use super::fuzzer_log::FindingKind;
 use super::minimize;
 use crate::forms::InputKind;
+use crate::fuzzer::{FindingKind, Limits};
+use crate::replay::Record;
+use crate::targets::Target;
 
 /// How triage replays inputs.
 #[derive(Clone, Debug)]
 pub struct Replayer {
     /// The `harness` binary.
     pub harness: PathBuf,
-    /// Time limit per replay; past it the input hangs.
-    pub hang_limit: Duration,
-    /// Memory limit per replay, in MB.
-    pub rss_limit_mb: u64,
+    /// Time and memory limits per replay; past them the input hangs or is an oom.
+    pub limits: Limits,
 }
 
 /// What replaying one input showed.
@@ -32,7 +33,9 @@ pub struct Replayer {
 pub struct Replay {
     /// `None` if the input ran without a finding.
     pub signature: Option<Signature>,
-    /// The replay's output line(s), for the log excerpt.
+    /// What the replay said of the input (a panic message, a stage and end).
+    pub message: String,
+    /// What the replay printed on stderr (the panic and its report), for the log excerpt.
     pub output: String,
 }
 
@@ -62,10 +65,10 @@ impl Signature {
 
 impl Replayer {
     /// Replays `file`, an input of form `kind`, through `target` in a child
-    /// process, with the arguments of the recorded reproduce command. A usage
-    /// or setup error of the child (exit 2: it replayed nothing) is an error,
-    /// not a finding.
-    pub fn replay(&self, target: &str, kind: InputKind, file: &Path) -> Result<Replay, String> {
+    /// `harness repro --json`, with the arguments of the recorded reproduce
+    /// command. A usage or setup error of the child (exit 2: it replayed
+    /// nothing) is an error, not a finding.
+    pub fn replay(&self, target: &str, kind: InputKind, file: &Path) -> Result<Replay> {
         let mut command = Command::new(&self.harness);
         command.args(["repro", target]);
         if kind != InputKind::Fuzz {
@@ -73,20 +76,22 @@ impl Replayer {
         }
         let output = command
             .arg(file)
-            .arg(format!("--timeout={}", self.hang_limit.as_secs_f64()))
-            .arg(format!("--rss-limit-mb={}", self.rss_limit_mb))
+            .arg(format!("--timeout={}", self.limits.time.as_secs_f64()))
+            .arg(format!("--rss-limit-mb={}", self.limits.rss_mb))
+            .arg("--json")
             .output()
-            .map_err(|error| format!("cannot run {}: {error}", self.harness.display()))?;
+            .with_context(|| format!("cannot run {}", self.harness.display()))?;
         let stdout = String::from_utf8_lossy(&output.stdout);
         let stderr = String::from_utf8_lossy(&output.stderr);
         if output.status.code() == Some(2) {
             let error = stderr.lines().find(|line| line.starts_with("error:")).unwrap_or("exit code 2");
-            return Err(format!("{} repro {target} could not replay {}: {error}", self.harness.display(), file.display()));
+            bail!("{} repro {target} could not replay {}: {error}", self.harness.display(), file.display());
         }
-        let line = stdout.lines().next().unwrap_or_default().to_owned();
-        let signature = signature_of(target, &line, output.status.code(), signal_of(&output.status));
+        let record: Option<Record> = stdout.lines().next().and_then(|line| serde_json::from_str(line).ok());
+        let signature = signature_of(target, record.as_ref(), output.status.code(), signal_of(&output.status));
         let excerpt: Vec<&str> = stderr.lines().filter(|line| !line.trim_start().starts_with("at ")).take(30).collect();
-        Ok(Replay { signature, output: format!("{line}\n{}", excerpt.join("\n")) })
+        let message = record.map_or_else(|| format!("no replay record ({})", output.status), |record| record.message);
+        Ok(Replay { signature, message, output: excerpt.join("\n") })
     }
 }
 
@@ -100,35 +105,40 @@ fn signal_of(_: &std::process::ExitStatus) -> Option<i32> {
     None
 }
 
-/// The signature shown by one `harness repro` line and its exit.
-pub fn signature_of(target: &str, line: &str, code: Option<i32>, signal: Option<i32>) -> Option<Signature> {
+/// The signature of a replay: a signal that killed it, else what its record
+/// says (the panic location for a crash, the target for a hang or an oom),
+/// else an unexpected exit code.
+pub fn signature_of(target: &str, record: Option<&Record>, code: Option<i32>, signal: Option<i32>) -> Option<Signature> {
     if let Some(signal) = signal {
         return Some(Signature { kind: FindingKind::Crash, location: format!("signal {signal}") });
     }
-    if line.contains("  CRASH  ") {
-        let location = line
-            .rsplit_once("(at ")
-            .map(|(_, rest)| rest.trim_end_matches(')').to_owned())
-            .unwrap_or_else(|| "unknown location".to_owned());
-        return Some(Signature { kind: FindingKind::Crash, location: project_relative(&location) });
+    match record.map(|record| record.verdict.as_str()) {
+        Some("crash") => {
+            let location = record.and_then(|record| record.location.as_deref()).unwrap_or("unknown location");
+            Some(Signature { kind: FindingKind::Crash, location: project_relative(location) })
+        }
+        Some("hang") => Some(Signature { kind: FindingKind::Hang, location: target.to_owned() }),
+        Some("oom") => Some(Signature { kind: FindingKind::Oom, location: target.to_owned() }),
+        _ if code.is_some_and(|code| code != 0 && code != 1) => {
+            Some(Signature { kind: FindingKind::Crash, location: format!("exit {}", code.unwrap_or(-1)) })
+        }
+        _ => None,
     }
-    if line.contains("  HANG  ") {
-        return Some(Signature { kind: FindingKind::Hang, location: target.to_owned() });
-    }
-    if line.contains("  OOM  ") {
-        return Some(Signature { kind: FindingKind::Oom, location: target.to_owned() });
-    }
-    if code.is_some_and(|code| code != 0 && code != 1) {
-        return Some(Signature { kind: FindingKind::Crash, location: format!("exit {}", code.unwrap_or(-1)) });
-    }
-    None
 }
 
-/// A path inside this repository made relative to its root (`harness/src/...`).
+/// A path inside this repository made relative to its root
+/// (`harness/src/...`), and one inside a crate of the cargo registry to the
+/// crate (`extism-1.30.0/src/...`).
 pub fn project_relative(location: &str) -> String {
-    for root in ["/loader/", "/harness/", "/targets/"] {
+    for root in ["/contract/", "/loader/", "/harness/", "/embedders/", "/cli/", "/targets/"] {
         if let Some(at) = location.rfind(root) {
             return location[at + 1..].to_owned();
+        }
+    }
+    if let Some(at) = location.find("/registry/src/") {
+        let crate_path = &location[at + "/registry/src/".len()..];
+        if let Some((_, inside)) = crate_path.split_once('/') {
+            return inside.to_owned();
         }
     }
     location.to_owned()
@@ -209,9 +219,9 @@ pub struct Settings {
 /// Triages the artifacts of `artifacts_dir` (files named `crash-*`,
 /// `timeout-*`, `oom-*`, `slow-unit-*`) found by `target`, writing one folder
 /// per group under `findings_dir`.
-pub fn triage(target: &str, artifacts_dir: &Path, findings_dir: &Path, settings: &Settings) -> Result<Triage, String> {
+pub fn triage(target: &Target, artifacts_dir: &Path, findings_dir: &Path, settings: &Settings) -> Result<Triage> {
     let mut result = Triage::default();
-    let mut groups: BTreeMap<Signature, (Vec<PathBuf>, String)> = BTreeMap::new();
+    let mut groups: BTreeMap<Signature, (Vec<PathBuf>, Replay)> = BTreeMap::new();
     for artifact in crate::replay::collect_inputs(&[artifacts_dir.to_path_buf()])? {
         let name = artifact.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
         match FindingKind::from_artifact_name(&name) {
@@ -222,66 +232,66 @@ pub fn triage(target: &str, artifacts_dir: &Path, findings_dir: &Path, settings:
             }
             Some(_) => {}
         }
-        let replay = settings.replayer.replay(target, InputKind::Fuzz, &artifact)?;
-        match replay.signature {
-            Some(signature) => groups.entry(signature).or_insert_with(|| (Vec::new(), replay.output)).0.push(artifact),
+        let replay = settings.replayer.replay(target.name, InputKind::Fuzz, &artifact)?;
+        match replay.signature.clone() {
+            Some(signature) => groups.entry(signature).or_insert_with(|| (Vec::new(), replay)).0.push(artifact),
             None => result.not_reproduced.push(artifact),
         }
     }
-    for (signature, (inputs, output)) in groups {
-        result.findings.push(triage_group(target, signature, inputs, &output, findings_dir, settings)?);
+    for (signature, (inputs, replay)) in groups {
+        result.findings.push(triage_group(target, signature, inputs, &replay, findings_dir, settings)?);
     }
     Ok(result)
 }
 
 fn triage_group(
-    target: &str,
+    target: &Target,
     signature: Signature,
     inputs: Vec<PathBuf>,
-    output: &str,
+    first: &Replay,
     findings_dir: &Path,
     settings: &Settings,
-) -> Result<Finding, String> {
-    let folder = findings_dir.join(format!("{target}-{}", signature.id()));
+) -> Result<Finding> {
+    let folder = findings_dir.join(format!("{}-{}", target.name, signature.id()));
     let inputs_dir = folder.join("inputs");
-    std::fs::create_dir_all(&inputs_dir).map_err(|error| format!("{}: {error}", inputs_dir.display()))?;
+    std::fs::create_dir_all(&inputs_dir).with_context(|| format!("cannot create {}", inputs_dir.display()))?;
     let mut kept = Vec::new();
     for input in &inputs {
         let copy = inputs_dir.join(input.file_name().unwrap_or_default());
-        std::fs::copy(input, &copy).map_err(|error| format!("{}: {error}", input.display()))?;
+        std::fs::copy(input, &copy).with_context(|| format!("cannot copy {}", input.display()))?;
         kept.push(copy);
     }
     let smallest = kept
         .iter()
         .min_by_key(|path| std::fs::metadata(path).map(|meta| meta.len()).unwrap_or(u64::MAX))
         .cloned()
-        .ok_or_else(|| "empty finding group".to_owned())?;
-    let original = std::fs::read(&smallest).map_err(|error| format!("{}: {error}", smallest.display()))?;
+        .ok_or_else(|| anyhow!("empty finding group"))?;
+    let original = std::fs::read(&smallest).with_context(|| format!("cannot read {}", smallest.display()))?;
     let minimized_path = folder.join("minimized");
     let probe_path = folder.join(".probe");
     let deadline = Instant::now() + settings.minimize_time;
     let mut same_signature = |kind: InputKind, candidate: &[u8]| -> bool {
         Instant::now() < deadline
             && std::fs::write(&probe_path, candidate).is_ok()
-            && settings.replayer.replay(target, kind, &probe_path).is_ok_and(|replay| replay.signature.as_ref() == Some(&signature))
+            && settings.replayer.replay(target.name, kind, &probe_path).is_ok_and(|replay| replay.signature.as_ref() == Some(&signature))
     };
-    let registered = crate::targets::find(target).ok_or_else(|| format!("unknown target `{target}`"))?;
-    let minimized = minimize::minimize(registered, &original, &mut same_signature);
+    let minimized = minimize::minimize(target, &original, &mut same_signature);
     let _ = std::fs::remove_file(&probe_path);
-    std::fs::write(&minimized_path, &minimized.input).map_err(|error| format!("{}: {error}", minimized_path.display()))?;
+    std::fs::write(&minimized_path, &minimized.input).with_context(|| format!("cannot write {}", minimized_path.display()))?;
     let mut deterministic = true;
-    let mut log = output.to_owned();
+    let mut last = first.clone();
     for _ in 0..settings.replays {
-        let replay = settings.replayer.replay(target, minimized.kind, &minimized_path)?;
-        deterministic &= replay.signature.as_ref() == Some(&signature);
-        log = replay.output;
+        last = settings.replayer.replay(target.name, minimized.kind, &minimized_path)?;
+        deterministic &= last.signature.as_ref() == Some(&signature);
     }
-    let reproduce = reproduce_command(target, minimized.kind, &minimized_path);
-    std::fs::write(folder.join("log.txt"), &log).map_err(|error| format!("{}: {error}", folder.display()))?;
-    std::fs::write(folder.join("reproduce.sh"), format!("#!/bin/sh\n{reproduce}\n")).map_err(|error| format!("{}: {error}", folder.display()))?;
-    let message = message_of(output);
+    let reproduce = reproduce_command(target.name, minimized.kind, &minimized_path);
+    let log = format!("{}\n{}", last.message, last.output);
+    std::fs::write(folder.join("log.txt"), log).with_context(|| format!("cannot write into {}", folder.display()))?;
+    std::fs::write(folder.join("reproduce.sh"), format!("#!/bin/sh\n{reproduce}\n"))
+        .with_context(|| format!("cannot write into {}", folder.display()))?;
+    let message = first.message.clone();
     let finding = Finding {
-        target: target.to_owned(),
+        target: target.name.to_owned(),
         signature,
         message,
         inputs: kept,
@@ -294,8 +304,8 @@ fn triage_group(
         deterministic,
         reproduce,
     };
-    let json = serde_json::to_string_pretty(&finding).map_err(|error| error.to_string())?;
-    std::fs::write(folder.join("finding.json"), json).map_err(|error| format!("{}: {error}", folder.display()))?;
+    let json = serde_json::to_string_pretty(&finding)?;
+    std::fs::write(folder.join("finding.json"), json).with_context(|| format!("cannot write into {}", folder.display()))?;
     Ok(finding)
 }
 
@@ -307,38 +317,40 @@ fn reproduce_command(target: &str, kind: InputKind, file: &Path) -> String {
     }
 }
 
-/// The message of a `harness repro` line: what follows the path and verdict,
-/// without the panic location (which the signature holds).
-fn message_of(output: &str) -> String {
-    let line = output.lines().next().unwrap_or_default();
-    let text = line.split("  ").filter(|part| !part.is_empty()).nth(2).unwrap_or_default().trim();
-    text.rsplit_once(" (at ").map_or(text, |(message, _)| message).to_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn messages_drop_the_path_verdict_and_location() {
-        let line = "a/crash-1  CRASH        oracle: boom (at harness/src/x.rs:1:2)\nstderr";
-        assert_eq!(message_of(line), "oracle: boom");
-        assert_eq!(message_of("a/t  HANG         still running after 2s"), "still running after 2s");
+    fn record(verdict: &str, location: Option<&str>) -> Record {
+        Record {
+            file: "a/crash-1".to_owned(),
+            verdict: verdict.to_owned(),
+            message: "oracle: boom".to_owned(),
+            location: location.map(str::to_owned),
+            stage: None,
+            end: None,
+        }
     }
 
     #[test]
-    fn signatures_come_from_the_repro_line() {
-        let crash = "a/crash-1  CRASH        oracle: boom (at /src/harness/src/raw_bytes.rs:30:9)";
+    fn signatures_come_from_the_replay_record() {
+        let crash = record("crash", Some("/src/harness/src/raw_bytes.rs:30:9"));
         assert_eq!(
-            signature_of("raw_bytes", crash, Some(1), None),
+            signature_of("raw_bytes", Some(&crash), Some(1), None),
             Some(Signature { kind: FindingKind::Crash, location: "harness/src/raw_bytes.rs:30:9".to_owned() })
         );
-        let hang = "a/timeout-1  HANG         still running after 2s";
-        assert_eq!(signature_of("t", hang, Some(1), None).unwrap().kind, FindingKind::Hang);
-        let oom = "a/oom-1  OOM          resident memory past 2048 MB";
-        assert_eq!(signature_of("t", oom, Some(1), None).unwrap().kind, FindingKind::Oom);
-        assert_eq!(signature_of("t", "a/x  parse  rejected", Some(0), None), None);
-        assert_eq!(signature_of("t", "", None, Some(6)).unwrap().location, "signal 6");
+        assert_eq!(signature_of("t", Some(&record("hang", None)), Some(1), None).unwrap().kind, FindingKind::Hang);
+        assert_eq!(signature_of("t", Some(&record("oom", None)), Some(1), None).unwrap().location, "t");
+        assert_eq!(signature_of("t", Some(&record("ran", None)), Some(0), None), None);
+        assert_eq!(signature_of("t", None, None, Some(6)).unwrap().location, "signal 6");
+        assert_eq!(signature_of("t", None, Some(101), None).unwrap().location, "exit 101");
+    }
+
+    #[test]
+    fn locations_are_relative_to_the_repository_or_the_registry_crate() {
+        assert_eq!(project_relative("/work/main/embedders/extism/src/lib.rs:3:1"), "embedders/extism/src/lib.rs:3:1");
+        let registry = "/root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/extism-1.30.0/src/pdk.rs:9:5";
+        assert_eq!(project_relative(registry), "extism-1.30.0/src/pdk.rs:9:5");
     }
 
     #[test]
@@ -381,14 +393,14 @@ mod tests {
         let script = dir.path().join("harness");
         std::fs::write(&script, "#!/bin/sh\necho \"$@\" > \"$0.args\"\necho 'error: unexpected argument' >&2\nexit 2\n").unwrap();
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let replayer = Replayer { harness: script.clone(), hang_limit: Duration::from_secs(1), rss_limit_mb: 512 };
-        let error = replayer.replay("selftest", InputKind::Fuzz, Path::new("in")).unwrap_err();
+        let replayer = Replayer { harness: script.clone(), limits: Limits { time: Duration::from_secs(1), rss_mb: 512 } };
+        let error = replayer.replay("selftest", InputKind::Fuzz, Path::new("in")).unwrap_err().to_string();
         assert!(error.ends_with("could not replay in: error: unexpected argument"), "{error}");
         let args = std::fs::read_to_string(script.with_extension("args")).unwrap();
-        assert_eq!(args.trim(), "repro selftest in --timeout=1 --rss-limit-mb=512");
+        assert_eq!(args.trim(), "repro selftest in --timeout=1 --rss-limit-mb=512 --json");
         let _ = replayer.replay("host_calls", InputKind::Commands, Path::new("in"));
         let args = std::fs::read_to_string(script.with_extension("args")).unwrap();
-        assert_eq!(args.trim(), "repro host_calls --input-kind commands in --timeout=1 --rss-limit-mb=512");
+        assert_eq!(args.trim(), "repro host_calls --input-kind commands in --timeout=1 --rss-limit-mb=512 --json");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 /// How far below the floor coverage may fall before the check fails, in points
@@ -31,15 +32,15 @@ pub enum Verdict {
 
 impl Floor {
     /// Reads a floor file.
-    pub fn read(path: &Path) -> Result<Floor, String> {
-        let text = std::fs::read_to_string(path).map_err(|error| format!("coverage floor {}: {error}", path.display()))?;
-        serde_json::from_str(&text).map_err(|error| format!("coverage floor {}: {error}", path.display()))
+    pub fn read(path: &Path) -> Result<Floor> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("coverage floor {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("coverage floor {}", path.display()))
     }
 
     /// Writes it as pretty JSON.
-    pub fn write(&self, path: &Path) -> Result<(), String> {
-        let text = serde_json::to_string_pretty(self).map_err(|error| error.to_string())?;
-        std::fs::write(path, text + "\n").map_err(|error| format!("coverage floor {}: {error}", path.display()))
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let text = serde_json::to_string_pretty(self)?;
+        std::fs::write(path, text + "\n").with_context(|| format!("coverage floor {}", path.display()))
     }
 
     /// Compares a measured line coverage with the floor.
@@ -86,6 +87,6 @@ mod tests {
         floor(87.3).write(&path).unwrap();
         assert_eq!(Floor::read(&path).unwrap(), floor(87.3));
         std::fs::write(&path, "{").unwrap();
-        assert!(Floor::read(&path).unwrap_err().contains("floor.json"));
+        assert!(Floor::read(&path).unwrap_err().to_string().contains("floor.json"));
     }
 }

@@ -11,7 +11,9 @@ pub mod summary;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::campaign::libfuzzer::Build;
+use anyhow::{Context, Result, bail};
+
+use crate::fuzzer::Build;
 use crate::targets::Target;
 
 pub use llvm::LlvmTools;
@@ -42,7 +44,7 @@ pub struct Settings {
 ///
 /// Writes `<out>/<target>/{html/,lcov.info,coverage.profdata,replay.log}`, the same for
 /// `<out>/combined/`, and `<out>/coverage.json` with every report.
-pub fn run(settings: &Settings) -> Result<Vec<ReportCoverage>, String> {
+pub fn run(settings: &Settings) -> Result<Vec<ReportCoverage>> {
     let mut reports = Vec::new();
     let mut profiles = Vec::new();
     let mut binaries = Vec::new();
@@ -59,12 +61,12 @@ pub fn run(settings: &Settings) -> Result<Vec<ReportCoverage>, String> {
             log.display()
         );
         let started = std::time::Instant::now();
-        let profile = settings.build.coverage(target.name, &corpus, &settings.llvm.bin, &log)?;
+        let profile = settings.build.coverage(target.fuzz_dir, target.name, &corpus, &settings.llvm.bin, &log)?;
         eprintln!("coverage of {}: done in {:.0} s", target.name, started.elapsed().as_secs_f64());
-        let binary = settings.build.coverage_binary(target.name);
+        let binary = settings.build.coverage_binary(target.fuzz_dir, target.name);
         let kept = out.join("coverage.profdata");
-        std::fs::copy(&profile, &kept).map_err(|error| format!("cannot copy {}: {error}", profile.display()))?;
-        reports.push(report(settings, target.name, inputs, std::slice::from_ref(&binary), &kept, &out)?);
+        std::fs::copy(&profile, &kept).with_context(|| format!("cannot copy {}", profile.display()))?;
+        reports.push(report(settings, target.name, inputs, std::slice::from_ref(&binary), &kept, &out, target.sources)?);
         profiles.push(kept);
         binaries.push(binary);
     }
@@ -73,15 +75,26 @@ pub fn run(settings: &Settings) -> Result<Vec<ReportCoverage>, String> {
     let combined = out.join("coverage.profdata");
     merge_profiles(&settings.llvm, &profiles, &combined)?;
     let inputs = reports.iter().map(|report| report.inputs).sum();
-    reports.push(report(settings, COMBINED, inputs, &binaries, &combined, &out)?);
-    let json = serde_json::to_string_pretty(&reports).map_err(|error| error.to_string())?;
+    let mut sources: Vec<&str> = settings.targets.iter().flat_map(|target| target.sources.iter().copied()).collect();
+    sources.dedup();
+    reports.push(report(settings, COMBINED, inputs, &binaries, &combined, &out, &sources)?);
+    let json = serde_json::to_string_pretty(&reports)?;
     let path = settings.out.join("coverage.json");
-    std::fs::write(&path, json).map_err(|error| format!("{}: {error}", path.display()))?;
+    std::fs::write(&path, json).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(reports)
 }
 
-/// HTML, lcov and the summary of one profile over `binaries`.
-fn report(settings: &Settings, name: &str, inputs: usize, binaries: &[PathBuf], profile: &Path, out: &Path) -> Result<ReportCoverage, String> {
+/// HTML, lcov and the summary of one profile over `binaries`, with the
+/// embedder's own `sources` first.
+fn report(
+    settings: &Settings,
+    name: &str,
+    inputs: usize,
+    binaries: &[PathBuf],
+    profile: &Path,
+    out: &Path,
+    sources: &[&str],
+) -> Result<ReportCoverage> {
     let html = out.join("html");
     let mut show = llvm_cov(settings, "show", binaries, profile);
     show.args(["-format=html", "-show-line-counts-or-regions", "-show-instantiations=false"]);
@@ -91,11 +104,11 @@ fn report(settings: &Settings, name: &str, inputs: usize, binaries: &[PathBuf], 
     let mut lcov = llvm_cov(settings, "export", binaries, profile);
     lcov.arg("-format=lcov");
     let lcov_path = out.join("lcov.info");
-    std::fs::write(&lcov_path, capture(lcov)?).map_err(|error| format!("{}: {error}", lcov_path.display()))?;
+    std::fs::write(&lcov_path, capture(lcov)?).with_context(|| format!("cannot write {}", lcov_path.display()))?;
     let mut export = llvm_cov(settings, "export", binaries, profile);
     export.args(["-format=text", "-summary-only"]);
     let json = capture(export)?;
-    summary::parse_export(name, inputs, &String::from_utf8_lossy(&json), &settings.repo)
+    summary::parse_export(name, inputs, &String::from_utf8_lossy(&json), &settings.repo, sources)
 }
 
 /// `llvm-cov <subcommand> -instr-profile=P BIN [-object BIN]...` without dependency sources.
@@ -112,33 +125,33 @@ fn llvm_cov(settings: &Settings, subcommand: &str, binaries: &[PathBuf], profile
     command
 }
 
-fn merge_profiles(llvm: &LlvmTools, profiles: &[PathBuf], out: &Path) -> Result<(), String> {
+fn merge_profiles(llvm: &LlvmTools, profiles: &[PathBuf], out: &Path) -> Result<()> {
     let mut merge = Command::new(llvm.profdata());
     merge.args(["merge", "-sparse"]).args(profiles).arg("-o").arg(out);
     capture(merge).map(|_| ())
 }
 
 /// Runs a tool and returns its stdout; a failure carries its stderr.
-fn capture(mut command: Command) -> Result<Vec<u8>, String> {
+fn capture(mut command: Command) -> Result<Vec<u8>> {
     let program = command.get_program().to_string_lossy().into_owned();
-    let output = command.output().map_err(|error| format!("cannot run {program}: {error}"))?;
+    let output = command.output().with_context(|| format!("cannot run {program}"))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        return Err(format!("{program} failed ({}): {}", output.status, stderr.lines().take(5).collect::<Vec<_>>().join(" / ")));
+        bail!("{program} failed ({}): {}", output.status, stderr.lines().take(5).collect::<Vec<_>>().join(" / "));
     }
     Ok(output.stdout)
 }
 
-fn create_dir(dir: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(dir).map_err(|error| format!("cannot create {}: {error}", dir.display()))
+fn create_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))
 }
 
 /// The number of input files in a corpus folder; an error names a missing or empty one.
-fn count_inputs(corpus: &Path) -> Result<usize, String> {
-    let entries = std::fs::read_dir(corpus).map_err(|error| format!("corpus folder {}: {error}", corpus.display()))?;
-    let inputs = entries.filter_map(Result::ok).filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_file())).count();
+pub fn count_inputs(corpus: &Path) -> Result<usize> {
+    let entries = std::fs::read_dir(corpus).with_context(|| format!("corpus folder {}", corpus.display()))?;
+    let inputs = entries.filter_map(|entry| entry.ok()).filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_file())).count();
     if inputs == 0 {
-        return Err(format!("corpus folder {} has no inputs to replay", corpus.display()));
+        bail!("corpus folder {} has no inputs to replay", corpus.display());
     }
     Ok(inputs)
 }

@@ -16,11 +16,10 @@ use std::fs::{self, File, FileTimes};
 use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
-use loader::Outcome;
+use contract::Outcome;
 
 /// Content of the regular file every sandbox starts with.
 pub const SANDBOX_FILE: &[u8] = b"sandbox file\n";
@@ -95,25 +94,27 @@ impl Drop for Sandbox {
     }
 }
 
-/// The process-wide canaries, in a fresh folder under `/dev/shm` if there is
-/// one, else under the system temp dir. (A memory file system keeps a run's
-/// sandbox cheap: removing one from an ext4 mounted with `discard` takes ms.)
-///
-/// # Panics
-/// If the folder cannot be created: a broken setup, not a finding.
-pub fn canaries() -> &'static Canaries {
-    static CANARIES: OnceLock<Canaries> = OnceLock::new();
-    CANARIES.get_or_init(|| {
+impl Default for Canaries {
+    /// Canaries in a fresh folder `host_calls-<pid>-<n>` under `/dev/shm` if
+    /// there is one, else under the system temp dir; one set per subject, so
+    /// that one embedder's escape never shows in another's runs. (A memory
+    /// file system keeps a run's sandbox cheap: removing one from an ext4
+    /// mounted with `discard` takes ms.)
+    ///
+    /// # Panics
+    /// If the folder cannot be created: a broken setup, not a finding.
+    fn default() -> Self {
+        static SETS: AtomicU64 = AtomicU64::new(0);
         let shm = Path::new("/dev/shm");
         let parent = if shm.is_dir() { shm.to_path_buf() } else { std::env::temp_dir() };
         remove_stale_bases(&parent);
-        let base = parent.join(format!("host_calls-{}", std::process::id()));
+        let base = parent.join(format!("host_calls-{}-{}", std::process::id(), SETS.fetch_add(1, Ordering::Relaxed)));
         let _ = fs::remove_dir_all(&base);
         match Canaries::create(&base) {
             Ok(canaries) => canaries,
             Err(error) => panic!("setup: cannot create the canaries in {}: {error}", base.display()),
         }
-    })
+    }
 }
 
 /// Removes the base folders of processes that have exited (Linux: no `/proc/<pid>`).
@@ -121,7 +122,8 @@ fn remove_stale_bases(parent: &Path) {
     let Ok(entries) = fs::read_dir(parent) else { return };
     for entry in entries.flatten() {
         let name = entry.file_name();
-        let Some(pid) = name.to_str().and_then(|name| name.strip_prefix("host_calls-")) else { continue };
+        let Some(rest) = name.to_str().and_then(|name| name.strip_prefix("host_calls-")) else { continue };
+        let pid = rest.split('-').next().unwrap_or_default();
         if pid.parse::<u32>().is_ok() && Path::new("/proc/self").exists() && !Path::new("/proc").join(pid).exists() {
             let _ = fs::remove_dir_all(entry.path());
         }
@@ -225,4 +227,99 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
         .iter()
         .enumerate()
         .any(|(index, byte)| byte == first && haystack.get(index + 1..index + 1 + rest.len()) == Some(rest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use contract::{End, Stage};
+
+    fn outcome() -> Outcome {
+        Outcome::ended(Stage::HostCall, End::Ok)
+    }
+
+    fn canaries() -> (tempfile::TempDir, Canaries) {
+        let dir = tempfile::tempdir().unwrap();
+        let canaries = Canaries::create(dir.path()).unwrap();
+        (dir, canaries)
+    }
+
+    #[test]
+    fn the_isolation_oracle_stays_quiet_on_an_untouched_sandbox() {
+        let (_dir, canaries) = canaries();
+        let sandbox = canaries.sandbox().unwrap();
+        std::fs::write(sandbox.path().join("new.txt"), b"inside").unwrap();
+        assert_eq!(std::fs::read_link(sandbox.path().join("escape")).unwrap(), Path::new("../canary.txt"));
+        canaries.check(&outcome(), b"");
+    }
+
+    #[test]
+    fn a_dropped_sandbox_is_gone_whatever_the_run_did_and_the_canaries_stay() {
+        let (dir, canaries) = canaries();
+        let untouched = canaries.sandbox().unwrap();
+        let path = untouched.path().to_path_buf();
+        drop(untouched);
+        assert!(!path.exists());
+        let changed = canaries.sandbox().unwrap();
+        let path = changed.path().to_path_buf();
+        std::fs::write(path.join("dir/new.txt"), b"inside").unwrap();
+        std::fs::remove_dir(path.join("dir")).unwrap_err();
+        std::fs::remove_file(path.join("file.txt")).unwrap();
+        std::os::unix::fs::symlink("../canary_dir", path.join("file.txt")).unwrap();
+        drop(changed);
+        assert!(!path.exists());
+        assert!(dir.path().join("canary_dir/secret.txt").exists());
+        canaries.check(&outcome(), b"");
+    }
+
+    #[test]
+    #[should_panic(expected = "oracle: the content of canary")]
+    fn the_isolation_oracle_fires_on_canary_content_in_a_log() {
+        let (_dir, canaries) = canaries();
+        let content = String::from_utf8(canaries.contents().next().unwrap().to_vec()).unwrap();
+        let mut outcome = outcome();
+        outcome.logs.push(format!("leaked: {content}"));
+        canaries.check(&outcome, b"");
+    }
+
+    #[test]
+    fn canary_content_the_request_carries_itself_is_no_leak() {
+        let (_dir, canaries) = canaries();
+        let content = canaries.contents().last().unwrap().to_vec();
+        let mut outcome = outcome();
+        outcome.stdout = content.clone();
+        canaries.check(&outcome, &content);
+    }
+
+    #[test]
+    #[should_panic(expected = "was read or changed")]
+    fn the_isolation_oracle_fires_on_a_changed_canary() {
+        let (dir, canaries) = canaries();
+        std::fs::write(dir.path().join("canary_dir/secret.txt"), b"changed").unwrap();
+        canaries.check(&outcome(), b"");
+    }
+
+    #[test]
+    #[should_panic(expected = "was read or changed")]
+    fn the_isolation_oracle_fires_on_a_read_canary() {
+        let (dir, canaries) = canaries();
+        let _ = std::fs::read(dir.path().join("canary.txt")).unwrap();
+        canaries.check(&outcome(), b"");
+    }
+
+    #[test]
+    #[should_panic(expected = "is gone")]
+    fn the_isolation_oracle_fires_on_a_removed_canary() {
+        let (dir, canaries) = canaries();
+        std::fs::remove_file(dir.path().join("canary.txt")).unwrap();
+        canaries.check(&outcome(), b"");
+    }
+
+    #[test]
+    #[should_panic(expected = "appeared next to the sandboxes")]
+    fn the_isolation_oracle_fires_on_a_file_created_outside_the_sandbox() {
+        let (dir, canaries) = canaries();
+        std::fs::write(dir.path().join("escaped.txt"), b"out").unwrap();
+        canaries.check(&outcome(), b"");
+    }
 }

@@ -2,39 +2,7 @@
 //! LEB128 encodings. Applied to the bytes after re-encoding.
 
 use super::catalog::{Defect, DefectKind};
-
-/// One section of an encoded module: its id and payload.
-#[derive(Clone, Copy)]
-struct Section<'a> {
-    id: u8,
-    payload: &'a [u8],
-}
-
-/// Splits a module into its 8-byte header and its sections, or `None` if the
-/// section framing does not decode.
-fn split(module: &[u8]) -> Option<(&[u8], Vec<Section<'_>>)> {
-    let (header, mut rest) = module.split_at_checked(8)?;
-    let mut sections = Vec::new();
-    while let Some((&id, after_id)) = rest.split_first() {
-        let (size, after_size) = read_leb(after_id)?;
-        let (payload, after) = after_size.split_at_checked(usize::try_from(size).ok()?)?;
-        sections.push(Section { id, payload });
-        rest = after;
-    }
-    Some((header, sections))
-}
-
-/// Reads an unsigned LEB128 of at most 5 bytes: its value and the rest.
-fn read_leb(bytes: &[u8]) -> Option<(u32, &[u8])> {
-    let mut value = 0u32;
-    for (index, &byte) in bytes.iter().enumerate().take(5) {
-        value |= u32::from(byte & 0x7f) << (7 * index);
-        if byte & 0x80 == 0 {
-            return Some((value, &bytes[index + 1..]));
-        }
-    }
-    None
-}
+use crate::shrink::sections::{Section, read_u32_leb, split};
 
 /// The shortest unsigned LEB128 of `value`.
 fn leb(value: u32) -> Vec<u8> {
@@ -135,11 +103,12 @@ fn past_the_end(available: usize, amount: u32) -> u32 {
 
 /// The code section's payload with the first function body's size past its end.
 fn lie_about_body(payload: &[u8], defect: &Defect) -> Option<Vec<u8>> {
-    let (count, mut rest) = read_leb(payload)?;
+    let (count, count_len) = read_u32_leb(payload)?;
+    let mut rest = payload.get(count_len..)?;
     let mut out = leb(count);
     for index in 0..count {
-        let (size, after_size) = read_leb(rest)?;
-        let (body, after) = after_size.split_at_checked(usize::try_from(size).ok()?)?;
+        let (size, size_len) = read_u32_leb(rest)?;
+        let (body, after) = rest.get(size_len..)?.split_at_checked(usize::try_from(size).ok()?)?;
         let told = if index == 0 { past_the_end(payload.len(), (defect.picks[2] >> 8) % 1000) } else { size };
         out.extend_from_slice(&leb(told));
         out.extend_from_slice(body);
@@ -155,7 +124,7 @@ mod tests {
     #[test]
     fn padded_lebs_keep_their_value_and_width() {
         assert_eq!(padded_leb(3, 6), [0x83, 0x80, 0x80, 0x80, 0x80, 0x00]);
-        assert_eq!(read_leb(&padded_leb(300, 5)).map(|(value, _)| value), Some(300));
+        assert_eq!(read_u32_leb(&padded_leb(300, 5)), Some((300, 5)));
         assert_eq!(leb(300), [0xac, 0x02]);
     }
 

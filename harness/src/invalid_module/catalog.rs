@@ -1,8 +1,12 @@
 //! The catalog of defects: each kind has a name (the `defect:<name>` label)
-//! and the loader stages allowed to reject it.
+//! and the stages allowed to reject it; for a defect that breaks an ABI rule,
+//! the stage where the embedder's ABI says it enforces that rule.
 
 use arbitrary::Unstructured;
-use loader::Stage;
+use contract::Stage;
+use wasmparser::WasmFeatures;
+
+use crate::abi::{Abi, Rule};
 
 /// Where a defect is applied while the module is rebuilt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,7 +36,9 @@ macro_rules! catalog {
                 match self { $(DefectKind::$variant => $name,)+ }
             }
 
-            /// The stages at which the loader may rightly reject this defect.
+            /// The stages at which an embedder may rightly reject this
+            /// defect, for defects that do not break an ABI rule (for those,
+            /// see [`DefectKind::stages_under`]).
             pub fn stages(self) -> &'static [Stage] {
                 match self { $(DefectKind::$variant => &[$(Stage::$stage),+],)+ }
             }
@@ -68,12 +74,12 @@ catalog! {
     BadBranchDepth => "bad-branch-depth", Code, 6, [Validate], "A branch to a label deeper than the nesting.";
     HugeOffset => "huge-memarg-offset", Code, 6, [Validate], "A load or store with an offset of 2^32 or more on a 32-bit memory.";
     HugeAlignment => "huge-alignment", Code, 6, [Validate], "A load or store aligned beyond its natural alignment.";
-    DisabledProposal => "disabled-proposal-op", Code, 6, [Validate], "An operator of a proposal the loader does not enable (SIMD, references, threads, tail calls).";
+    DisabledProposal => "disabled-proposal-op", Code, 6, [Validate], "An operator of a proposal the embedder does not enable (SIMD, references, threads, tail calls, exceptions, wide arithmetic).";
     IllegalOpcode => "illegal-opcode", Code, 1, [Parse], "A byte sequence that is no opcode at all.";
     MinOverMax => "limits-min-over-max", Module, 6, [Validate], "A memory or table whose minimum exceeds its maximum.";
     MemoryOverSpec => "memory-over-spec", Module, 6, [Validate], "A 32-bit memory of more than 65,536 pages.";
-    MemoryOverPolicy => "memory-over-policy", Module, 6, [AbiCheck], "A memory whose minimum is above the policy's cap.";
-    ExtraMemory => "extra-memory", Module, 6, [Validate], "A second memory (multi-memory is off).";
+    MemoryOverPolicy => "memory-over-policy", Module, 6, [AbiCheck], "A memory whose minimum is above the declared cap.";
+    ExtraMemory => "extra-memory", Module, 6, [Validate], "A second memory (only where multi-memory is off).";
     BadConstExpr => "bad-const-expr", Module, 6, [Validate], "A global initializer of the wrong type or not constant.";
     BadStart => "bad-start", Module, 6, [Validate], "A start function that takes parameters or does not exist.";
     ForbiddenImport => "forbidden-import", Module, 6, [AbiCheck], "An import outside the allowed list, or with the wrong signature.";
@@ -83,6 +89,38 @@ catalog! {
     SectionDuplicated => "section-duplicated", Bytes, 1, [Parse], "A section repeated.";
     LyingSize => "lying-size", Bytes, 1, [Parse, Validate], "A section or function body whose declared size runs past the end.";
     OverlongLeb => "overlong-leb", Bytes, 1, [Parse], "A section size in an LEB128 longer than 5 bytes, or with unused bits set.";
+}
+
+impl DefectKind {
+    /// The ABI rule the defect breaks, if it breaks one.
+    pub fn rule(self) -> Option<Rule> {
+        match self {
+            DefectKind::ForbiddenImport => Some(Rule::Imports),
+            DefectKind::MissingExport | DefectKind::MistypedExport => Some(Rule::Exports),
+            DefectKind::MemoryOverPolicy => Some(Rule::Limits),
+            _ => None,
+        }
+    }
+
+    /// The stages at which the embedder of `abi` may rightly reject this defect.
+    pub fn stages_under(self, abi: &Abi) -> Vec<Stage> {
+        match self.rule() {
+            Some(rule) => vec![abi.enforced_at.stage(rule)],
+            None => self.stages().to_vec(),
+        }
+    }
+
+    /// Whether the defect makes a module invalid or break the ABI under the
+    /// Wasm features and limits of `abi` (a second memory is valid where
+    /// multi-memory is on; a memory over the cap needs a cap).
+    pub fn applies(self, abi: &Abi) -> bool {
+        match self {
+            DefectKind::ExtraMemory => !abi.features.contains(WasmFeatures::MULTI_MEMORY),
+            DefectKind::MemoryOverPolicy => abi.limits.max_memory_pages().is_some_and(|pages| pages < 65_536),
+            DefectKind::MissingExport | DefectKind::MistypedExport => !abi.exports.is_empty(),
+            _ => true,
+        }
+    }
 }
 
 /// One defect to apply: its kind and the raw choices that place it (which
@@ -97,17 +135,18 @@ pub struct Defect {
 }
 
 impl Defect {
-    /// Draws one defect from the input.
-    pub fn arbitrary(u: &mut Unstructured<'_>) -> Defect {
-        let total: u32 = DefectKind::ALL.iter().map(|kind| kind.weight()).sum();
-        let mut ticket = u.int_in_range(0..=total - 1).unwrap_or(0);
+    /// Draws one defect that applies under `abi` from the input.
+    pub fn arbitrary(u: &mut Unstructured<'_>, abi: &Abi) -> Defect {
+        let weight = |kind: &DefectKind| if kind.applies(abi) { kind.weight() } else { 0 };
+        let total: u32 = DefectKind::ALL.iter().map(weight).sum();
+        let mut ticket = u.int_in_range(0..=total.saturating_sub(1)).unwrap_or(0);
         let mut kind = DefectKind::ALL[0];
         for candidate in DefectKind::ALL {
-            if ticket < candidate.weight() {
+            if ticket < weight(candidate) {
                 kind = *candidate;
                 break;
             }
-            ticket -= candidate.weight();
+            ticket -= weight(candidate);
         }
         let mut pick = || u.arbitrary::<u32>().unwrap_or(0);
         Defect { kind, picks: [pick(), pick(), pick()] }
@@ -119,18 +158,18 @@ impl Defect {
     }
 }
 
-/// Draws one to three defects. Only the first may be one the parser catches
-/// (byte-level or an illegal opcode), and then it comes alone: the parser
-/// would hide the others.
-pub fn draw(u: &mut Unstructured<'_>) -> Vec<Defect> {
-    let first = Defect::arbitrary(u);
+/// Draws one to three defects that apply under `abi`. Only the first may be
+/// one the parser catches (byte-level or an illegal opcode), and then it
+/// comes alone: the parser would hide the others.
+pub fn draw(u: &mut Unstructured<'_>, abi: &Abi) -> Vec<Defect> {
+    let first = Defect::arbitrary(u, abi);
     let extra = u.int_in_range(0..=2u8).unwrap_or(0);
     if first.kind.stages().contains(&Stage::Parse) {
         return vec![first];
     }
     let mut defects = vec![first];
     for _ in 0..extra {
-        let defect = Defect::arbitrary(u);
+        let defect = Defect::arbitrary(u, abi);
         if defect.kind.phase() != Phase::Bytes && !defect.kind.stages().contains(&Stage::Parse) {
             defects.push(defect);
         }

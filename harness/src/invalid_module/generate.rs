@@ -1,37 +1,49 @@
 //! The valid, ABI-conformant modules the defects start from: wasm-smith
-//! limited to the loader's features, with the ABI's imports and exports.
+//! limited to the embedder's Wasm features, with its ABI's imports (those
+//! for generators) and exports.
 
 use std::sync::OnceLock;
 
 use arbitrary::Unstructured;
+use wasm_encoder::{CodeSection, EntityType, ExportKind, ExportSection, Function, FunctionSection, ImportSection};
+use wasm_encoder::{MemorySection, MemoryType, Module, TypeSection};
 use wasm_smith::Config;
 
-/// The imports a generated module may use: the `host` ABI functions.
-const AVAILABLE_IMPORTS: &str = r#"(module
-    (import "host" "read_request" (func (param i32 i32) (result i32)))
-    (import "host" "write_response" (func (param i32 i32) (result i32)))
-    (import "host" "log" (func (param i32 i32) (result i32)))
-    (import "host" "storage_get" (func (param i32 i32 i32 i32) (result i32))))"#;
+use crate::abi::io::encoder_types;
+use crate::abi::{Abi, Export, PAGE_BYTES};
+use crate::subject::Subject;
 
-/// The exports every generated module has, as the ABI demands.
-const EXPORTS: &str = r#"(module
-    (memory (export "memory") 1 4)
-    (func (export "main"))
-    (func (export "alloc") (param i32) (result i32) local.get 0))"#;
+/// Input bytes wasm-smith may use: past this it generates from zeros, which
+/// bounds the time one input takes.
+pub const MAX_GENERATOR_BYTES: usize = 112;
 
-/// The wasm-smith configuration, built once: exactly the loader's features,
-/// few and small functions (the modules are rejected before compiling, so
-/// generating and validating them is the cost).
-fn config() -> &'static Config {
-    static CONFIG: OnceLock<Config> = OnceLock::new();
-    CONFIG.get_or_init(|| {
-        let wat = |source: &str| match wat::parse_str(source) {
-            Ok(bytes) => bytes,
-            Err(error) => panic!("setup: the ABI shape module does not parse: {error}"),
-        };
-        Config {
-            available_imports: Some(wat(AVAILABLE_IMPORTS)),
-            exports: Some(wat(EXPORTS)),
+/// What the generator keeps for one subject.
+#[derive(Default)]
+pub struct Generator {
+    config: OnceLock<Config>,
+    minimal: OnceLock<Vec<u8>>,
+}
+
+impl Generator {
+    /// A valid module that follows the ABI, generated from at most
+    /// `max_bytes` of `u`. If wasm-smith gives up on the input, the module
+    /// generated from no input at all.
+    pub fn valid_module(&self, abi: &Abi, u: &mut Unstructured<'_>, max_bytes: usize) -> Vec<u8> {
+        let len = u.len().min(max_bytes);
+        let Ok(bytes) = u.bytes(len) else { return self.minimal_module(abi) };
+        match wasm_smith::Module::new(self.config(abi).clone(), &mut Unstructured::new(bytes)) {
+            Ok(module) => module.to_bytes(),
+            Err(_) => self.minimal_module(abi),
+        }
+    }
+
+    /// The wasm-smith configuration: exactly the ABI's features, few and
+    /// small functions (the modules are rejected before compiling, so
+    /// generating and validating them is the cost).
+    fn config(&self, abi: &Abi) -> &Config {
+        self.config.get_or_init(|| Config {
+            available_imports: Some(imports_module(abi)),
+            exports: Some(exports_module(abi)),
             max_funcs: 3,
             max_instructions: 6,
             max_types: 3,
@@ -42,63 +54,68 @@ fn config() -> &'static Config {
             max_table_elements: 16,
             // The exported memory is the one memory; wasm-smith adds it beyond this maximum.
             max_memories: 0,
-            max_memory32_bytes: 4 * loader::abi::WASM_PAGE_BYTES,
+            max_memory32_bytes: 4 * PAGE_BYTES,
             max_data_segments: 1,
             max_element_segments: 1,
             max_elements: 4,
-            ..crate::smith_features::loader_features()
-        }
-    })
-}
-
-/// Input bytes wasm-smith may use: past this it generates from zeros, which
-/// bounds the time one input takes.
-pub const MAX_GENERATOR_BYTES: usize = 112;
-
-/// A valid module that follows the ABI, generated from at most `max_bytes`
-/// of `u`. If wasm-smith gives up on the input, the module generated from no
-/// input at all.
-pub fn valid_module(u: &mut Unstructured<'_>, max_bytes: usize) -> Vec<u8> {
-    let len = u.len().min(max_bytes);
-    let Ok(bytes) = u.bytes(len) else { return minimal_module() };
-    match wasm_smith::Module::new(config().clone(), &mut Unstructured::new(bytes)) {
-        Ok(module) => module.to_bytes(),
-        Err(_) => minimal_module(),
-    }
-}
-
-/// The module wasm-smith generates from empty input: the ABI's bare minimum.
-fn minimal_module() -> Vec<u8> {
-    static MINIMAL: OnceLock<Vec<u8>> = OnceLock::new();
-    MINIMAL
-        .get_or_init(|| match wasm_smith::Module::new(config().clone(), &mut Unstructured::new(&[])) {
-            Ok(module) => module.to_bytes(),
-            Err(error) => panic!("setup: wasm-smith cannot generate from empty input: {error}"),
+            ..crate::abi::smith_config(abi.features)
         })
-        .clone()
+    }
+
+    /// The module wasm-smith generates from empty input: the ABI's bare minimum.
+    fn minimal_module(&self, abi: &Abi) -> Vec<u8> {
+        self.minimal
+            .get_or_init(|| match wasm_smith::Module::new(self.config(abi).clone(), &mut Unstructured::new(&[])) {
+                Ok(module) => module.to_bytes(),
+                Err(error) => panic!("setup: wasm-smith cannot generate from empty input: {error}"),
+            })
+            .clone()
+    }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// The generator of `subject`.
+pub fn generator(subject: &Subject) -> std::sync::Arc<Generator> {
+    subject.kept::<Generator>()
+}
 
-    /// Every generated module validates with the loader's features and
-    /// passes the ABI rules, so each defect alone is what makes it invalid.
-    #[test]
-    fn undefected_modules_are_valid_and_follow_the_abi() {
-        let mut seed = 0x2545_f491_u64;
-        for _ in 0..300 {
-            let data: Vec<u8> = (0..400)
-                .map(|_| {
-                    seed ^= seed << 13;
-                    seed ^= seed >> 7;
-                    seed ^= seed << 17;
-                    seed as u8
-                })
-                .collect();
-            let module = valid_module(&mut Unstructured::new(&data), MAX_GENERATOR_BYTES);
-            let verdict = super::super::oracle::reference_verdict(&module);
-            assert_eq!(verdict, super::super::oracle::Verdict::Valid, "{}", wasmprinter::print_bytes(&module).unwrap());
+/// A module importing every ABI function offered to generators.
+fn imports_module(abi: &Abi) -> Vec<u8> {
+    let mut types = TypeSection::new();
+    let mut imports = ImportSection::new();
+    for import in abi.imports.iter().filter(|import| import.for_generators) {
+        let index = types.len();
+        types.ty().function(encoder_types(&import.signature.params), encoder_types(&import.signature.results));
+        imports.import(import.module, import.name, EntityType::Function(index));
+    }
+    let mut module = Module::new();
+    module.section(&types).section(&imports);
+    module.finish()
+}
+
+/// A module with the ABI's required exports: functions of their signatures,
+/// and a memory of 1 to 4 pages.
+fn exports_module(abi: &Abi) -> Vec<u8> {
+    let (mut types, mut functions, mut code, mut memories, mut exports) =
+        (TypeSection::new(), FunctionSection::new(), CodeSection::new(), MemorySection::new(), ExportSection::new());
+    for export in &abi.exports {
+        match export {
+            Export::Func { name, signature } => {
+                let index = functions.len();
+                types.ty().function(encoder_types(&signature.params), encoder_types(&signature.results));
+                functions.function(index);
+                let mut body = Function::new([]);
+                body.instructions().unreachable().end();
+                code.function(&body);
+                exports.export(name, ExportKind::Func, index);
+            }
+            Export::Memory { name } => {
+                let index = memories.len();
+                memories.memory(MemoryType { minimum: 1, maximum: Some(4), memory64: false, shared: false, page_size_log2: None });
+                exports.export(name, ExportKind::Memory, index);
+            }
         }
     }
+    let mut module = Module::new();
+    module.section(&types).section(&functions).section(&memories).section(&exports).section(&code);
+    module.finish()
 }

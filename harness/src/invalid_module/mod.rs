@@ -2,9 +2,9 @@
 //! wasm-smith from the input, re-encoded with one to three defects from a
 //! named catalog ([`DefectKind`]). Exercises the validator and the ABI check.
 //!
-//! Oracle ([`oracle::check_verdict`]): the loader's verdict agrees with an
-//! independent `wasmparser::Validator` plus the ABI rules, and the rejection
-//! comes at a stage the defects belong to.
+//! Oracle ([`oracle::check_verdict`]): the embedder's verdict agrees with an
+//! independent `wasmparser::Validator` plus the ABI rules of its
+//! description, and the rejection comes at a stage the defects belong to.
 //!
 //! The layer is meant to reach the validator and the ABI check: defects the
 //! parser catches (byte-level ones, illegal opcodes) are drawn less often,
@@ -17,15 +17,15 @@ pub mod generate;
 pub mod oracle;
 mod rewrite;
 
-use std::sync::{Arc, OnceLock};
-
 use arbitrary::Unstructured;
-use loader::{Stage, Storage};
+use contract::Stage;
 
 pub use catalog::{Defect, DefectKind, Phase};
 
+use crate::abi::Abi;
+use crate::embedder::{self, Store};
 use crate::report::Report;
-use crate::shared_loader::loader;
+use crate::subject::Subject;
 
 /// The request a module is invoked with, should one be accepted.
 pub const REQUEST: &[u8] = b"invalid-module request";
@@ -46,33 +46,34 @@ const HIDDEN_MODULE_BYTES: usize = 16;
 
 /// Builds the module of `data`: the defects are drawn from the first bytes,
 /// the valid module is generated from the rest.
-pub fn build(data: &[u8]) -> Built {
-    let (valid, defects) = source(data);
-    apply(&valid, defects)
+pub fn build(subject: &Subject, data: &[u8]) -> Built {
+    let (valid, defects) = source(subject, data);
+    apply(&subject.abi, &valid, defects)
 }
 
 /// The valid module and the defects that `data` builds its module from.
-fn source(data: &[u8]) -> (Vec<u8>, Vec<Defect>) {
+fn source(subject: &Subject, data: &[u8]) -> (Vec<u8>, Vec<Defect>) {
     let mut u = Unstructured::new(data);
-    let defects = catalog::draw(&mut u);
+    let defects = catalog::draw(&mut u, &subject.abi);
     let parser_catches = defects.iter().any(|defect| defect.kind.stages().contains(&Stage::Parse));
     let budget = if parser_catches { HIDDEN_MODULE_BYTES } else { generate::MAX_GENERATOR_BYTES };
-    (generate::valid_module(&mut u, budget), defects)
+    (generate::generator(subject).valid_module(&subject.abi, &mut u, budget), defects)
 }
 
 /// Shrinks the module `data` builds where wasm-shrink can work on it: the
 /// valid module before the defects, each candidate judged by `still_fails`
 /// once the same defects are applied. Returns the module with its defects.
-pub fn shrink_before_defects(data: &[u8], still_fails: &mut dyn FnMut(&[u8]) -> bool) -> Vec<u8> {
-    let (valid, defects) = source(data);
-    let valid = crate::campaign::minimize::shrink_module(valid, &mut |candidate| still_fails(&apply(candidate, defects.clone()).module));
-    apply(&valid, defects).module
+pub fn shrink_before_defects(subject: &Subject, data: &[u8], still_fails: &mut dyn FnMut(&[u8]) -> bool) -> Vec<u8> {
+    let (valid, defects) = source(subject, data);
+    let abi = &subject.abi;
+    let valid = crate::shrink::module::shrink(valid, &mut |candidate| still_fails(&apply(abi, candidate, defects.clone()).module));
+    apply(abi, &valid, defects).module
 }
 
 /// Applies `defects` to the valid module `valid`: section and code defects
 /// while re-encoding it, then at most one byte-level defect.
-pub fn apply(valid: &[u8], defects: Vec<Defect>) -> Built {
-    let Ok(mut module) = rewrite::rewrite(valid, &defects) else {
+pub fn apply(abi: &Abi, valid: &[u8], defects: Vec<Defect>) -> Built {
+    let Ok(mut module) = rewrite::rewrite(valid, &defects, abi) else {
         return Built { module: valid.to_vec(), defects: Vec::new() };
     };
     for defect in defects.iter().filter(|defect| defect.kind.phase() == Phase::Bytes) {
@@ -84,30 +85,29 @@ pub fn apply(valid: &[u8], defects: Vec<Defect>) -> Built {
     Built { module, defects }
 }
 
-/// Builds the module of `data`, loads it, and checks the loader's verdict.
-pub fn run(data: &[u8]) -> Report {
-    run_built(build(data))
+/// Builds the module of `data`, loads it, and checks the embedder's verdict.
+pub fn run(subject: &Subject, data: &[u8]) -> Report {
+    run_built(subject, build(subject, data))
 }
 
 /// The structured form of an input: the module it builds, defects applied.
-pub fn module_of(data: &[u8]) -> Vec<u8> {
-    build(data).module
+pub fn module_of(subject: &Subject, data: &[u8]) -> Vec<u8> {
+    build(subject, data).module
 }
 
-/// Loads an explicit module and checks the loader's verdict against the
+/// Loads an explicit module and checks the embedder's verdict against the
 /// independent one; with no defects known, the stage check is skipped.
-pub fn run_module(module: &[u8]) -> Report {
-    run_built(Built { module: module.to_vec(), defects: Vec::new() })
+pub fn run_module(subject: &Subject, module: &[u8]) -> Report {
+    run_built(subject, Built { module: module.to_vec(), defects: Vec::new() })
 }
 
-fn run_built(built: Built) -> Report {
-    static STORAGE: OnceLock<Arc<Storage>> = OnceLock::new();
-    let outcome = loader().run(&built.module, REQUEST, STORAGE.get_or_init(Default::default));
-    let verdict = oracle::check_verdict(&built.module, &built.defects, &outcome);
+fn run_built(subject: &Subject, built: Built) -> Report {
+    let outcome = embedder::run(&*subject.embedder, &built.module, REQUEST, &Store::new());
+    let verdict = oracle::check_verdict(&built.module, &built.defects, &outcome, &subject.abi);
     crate::messages::check(&outcome);
     let mut report = Report::new(outcome);
     // Defects that left the module valid are the catalog's fault, not the
-    // loader's: counted for `harness stats`, so a broken kind shows.
+    // embedder's: counted for `harness stats`, so a broken kind shows.
     if verdict == oracle::Verdict::Valid && !built.defects.is_empty() {
         report.labels.push("catalog-miss".to_owned());
     }

@@ -9,9 +9,10 @@ use wasm_encoder::{
     BlockType, ConstExpr, Encode, EntityType, ExportKind, GlobalType, HeapType, ImportSection, Instruction, MemArg,
     MemoryType, SectionId, ValType,
 };
-use wasmparser::{ExternalKind, Parser, Payload, TypeRef};
+use wasmparser::{ExternalKind, Parser, Payload, TypeRef, WasmFeatures};
 
 use super::catalog::{Defect, DefectKind};
+use crate::abi::{Abi, Export};
 
 /// What the defects need to know about the module before rewriting it.
 #[derive(Debug, Default)]
@@ -23,15 +24,20 @@ struct Info {
     imported_funcs: u32,
     globals: u32,
     has_table: bool,
+    has_memory: bool,
     /// Element and data segments.
     elements: u32,
     data: u32,
-    main: u32,
-    alloc: u32,
+    /// The ABI's entry function.
+    entry: u32,
+    /// Another function the ABI requires (Oak's `alloc`), if it requires one.
+    other: Option<u32>,
+    /// A function that takes parameters, if any.
+    with_params: Option<u32>,
 }
 
 impl Info {
-    fn read(module: &[u8]) -> Result<Info, wasmparser::BinaryReaderError> {
+    fn read(module: &[u8], abi: &Abi) -> Result<Info, wasmparser::BinaryReaderError> {
         let mut info = Info::default();
         for payload in Parser::new(0).parse_all(module) {
             match payload? {
@@ -49,7 +55,8 @@ impl Info {
                             }
                             TypeRef::Global(_) => info.globals += 1,
                             TypeRef::Table(_) => info.has_table = true,
-                            TypeRef::Memory(_) | TypeRef::Tag(_) => {}
+                            TypeRef::Memory(_) => info.has_memory = true,
+                            TypeRef::Tag(_) => {}
                         }
                     }
                 }
@@ -59,22 +66,27 @@ impl Info {
                     }
                 }
                 Payload::TableSection(reader) => info.has_table |= reader.count() > 0,
+                Payload::MemorySection(reader) => info.has_memory |= reader.count() > 0,
                 Payload::GlobalSection(reader) => info.globals += reader.count(),
                 Payload::ElementSection(reader) => info.elements = reader.count(),
                 Payload::DataSection(reader) => info.data = reader.count(),
                 Payload::ExportSection(reader) => {
                     for export in reader {
                         let export = export?;
-                        match (export.name, export.kind) {
-                            ("main", ExternalKind::Func) => info.main = export.index,
-                            ("alloc", ExternalKind::Func) => info.alloc = export.index,
-                            _ => {}
+                        if export.kind != ExternalKind::Func {
+                            continue;
+                        }
+                        if export.name == abi.entry {
+                            info.entry = export.index;
+                        } else if info.other.is_none() && abi.exports.iter().any(|required| required.name() == export.name) {
+                            info.other = Some(export.index);
                         }
                     }
                 }
                 _ => {}
             }
         }
+        info.with_params = (0..info.funcs()).find(|func| info.type_params.get(info.type_of(*func) as usize).is_some_and(|params| *params > 0));
         Ok(info)
     }
 
@@ -91,9 +103,10 @@ fn len<T>(items: &[T]) -> u32 {
     u32::try_from(items.len()).unwrap_or(u32::MAX)
 }
 
-/// Rebuilds `module` with the section- and code-level `defects` applied.
-pub fn rewrite(module: &[u8], defects: &[Defect]) -> Result<Vec<u8>, Error<Infallible>> {
-    let info = Info::read(module)?;
+/// Rebuilds `module` with the section- and code-level `defects` applied,
+/// under the ABI and features of `abi`.
+pub fn rewrite(module: &[u8], defects: &[Defect], abi: &Abi) -> Result<Vec<u8>, Error<Infallible>> {
+    let info = Info::read(module, abi)?;
     let has = |kind| defects.iter().any(|defect| defect.kind == kind);
     let mut rewriter = Rewriter {
         shift_functions: has(DefectKind::ForbiddenImport),
@@ -102,6 +115,7 @@ pub fn rewrite(module: &[u8], defects: &[Defect]) -> Result<Vec<u8>, Error<Infal
         start_pending: has(DefectKind::BadStart),
         info,
         defects,
+        abi,
         body: 0,
     };
     let mut encoded = wasm_encoder::Module::new();
@@ -112,6 +126,7 @@ pub fn rewrite(module: &[u8], defects: &[Defect]) -> Result<Vec<u8>, Error<Infal
 struct Rewriter<'a> {
     info: Info,
     defects: &'a [Defect],
+    abi: &'a Abi,
     /// A function import is added, so defined functions move up by one.
     shift_functions: bool,
     /// Sections a defect adds to, still to be written if the module lacks them.
@@ -158,13 +173,14 @@ impl<'a> Rewriter<'a> {
     }
 
     fn add_forbidden_imports(&mut self, imports: &mut ImportSection) {
-        let main_type = self.info.type_of(self.info.main);
+        let entry_type = self.info.type_of(self.info.entry);
         const NAMES: [(&str, &str); 4] =
             [("env", "abort"), ("host", "exec"), ("host", "log"), ("wasi_snapshot_preview1", "fd_write")];
-        // `main`'s type `[] -> []` is the signature of no allowed import.
+        // The entry's type (`[] -> []` or `[] -> [i32]`) is the signature of
+        // none of these names where an ABI allows the name at all.
         if let Some(defect) = self.each(DefectKind::ForbiddenImport).next() {
             let (module, name) = NAMES[defect.pick(2, 4) as usize];
-            imports.import(module, name, EntityType::Function(main_type));
+            imports.import(module, name, EntityType::Function(entry_type));
         }
         self.import_pending = false;
     }
@@ -175,8 +191,8 @@ impl<'a> Rewriter<'a> {
             let i32_global = GlobalType { val_type: ValType::I32, mutable: false, shared: false };
             let init = match defect.pick(2, 4) {
                 0 => ConstExpr::i64_const(i64::from(amount)),
-                // `i32.add` is constant only with extended-const, which is off.
-                1 => ConstExpr::raw([0x41, 0x01, 0x41, 0x02, 0x6a]),
+                // `i32.div_s` is constant with no proposal.
+                1 => ConstExpr::raw([0x41, 0x01, 0x41, 0x02, 0x6d]),
                 2 => ConstExpr::global_get(self.globals_after() + amount),
                 _ => ConstExpr::f32_const(0.0.into()),
             };
@@ -188,7 +204,10 @@ impl<'a> Rewriter<'a> {
     fn bad_start(&mut self) -> u32 {
         self.start_pending = false;
         match self.each(DefectKind::BadStart).next() {
-            Some(defect) if defect.pick(2, 2) == 0 => self.function_index(self.info.alloc).unwrap_or(u32::MAX),
+            Some(defect) if defect.pick(2, 2) == 0 => match self.info.with_params {
+                Some(func) => self.function_index(func).unwrap_or(u32::MAX),
+                None => u32::MAX,
+            },
             Some(defect) => self.funcs_after() + (defect.picks[2] >> 8) % 1000,
             None => 0,
         }
@@ -285,12 +304,22 @@ impl<'a> Rewriter<'a> {
                     _ => vec![I::I32Const(0), I::I64Const(0), I::I64Store32(mem(0, align(2), 0))],
                 }
             }
-            DefectKind::DisabledProposal => match variant(4) {
-                0 => vec![I::V128Const(0), I::Drop],
-                1 => vec![I::RefNull(HeapType::FUNC), I::Drop],
-                2 => vec![I::I32Const(0), I::I32AtomicLoad(mem(0, 2, 0)), I::Drop],
-                _ => vec![I::ReturnCall(0)],
-            },
+            DefectKind::DisabledProposal => {
+                // Operators of proposals, in order of preference; the first
+                // four the embedder does not enable are the candidates.
+                let proposals = [
+                    (WasmFeatures::SIMD, vec![I::V128Const(0), I::Drop]),
+                    (WasmFeatures::REFERENCE_TYPES, vec![I::RefNull(HeapType::FUNC), I::Drop]),
+                    (WasmFeatures::THREADS, vec![I::I32Const(0), I::I32AtomicLoad(mem(0, 2, 0)), I::Drop]),
+                    (WasmFeatures::TAIL_CALL, vec![I::ReturnCall(0)]),
+                    (WasmFeatures::EXCEPTIONS, vec![I::ThrowRef]),
+                    (WasmFeatures::WIDE_ARITHMETIC, vec![I::I64Add128]),
+                ];
+                let disabled: Vec<Vec<Instruction<'static>>> =
+                    proposals.into_iter().filter(|(feature, _)| !self.abi.features.contains(*feature)).map(|(_, ops)| ops).take(4).collect();
+                let count = len(&disabled);
+                disabled.into_iter().nth(variant(count) as usize).unwrap_or_default()
+            }
             DefectKind::IllegalOpcode => return ILLEGAL_OPCODES[defect.pick(2, len(ILLEGAL_OPCODES)) as usize].to_vec(),
             _ => Vec::new(),
         };
@@ -401,8 +430,7 @@ impl Reencode for Rewriter<'_> {
         memories: &mut wasm_encoder::MemorySection,
         section: wasmparser::MemorySectionReader<'_>,
     ) -> Result<(), Error<Infallible>> {
-        let policy_pages = u32::try_from(crate::shared_loader::fuzzing_policy().max_memory_bytes as u64 / loader::abi::WASM_PAGE_BYTES)
-            .unwrap_or(u32::MAX);
+        let cap_pages = u32::try_from(self.abi.limits.max_memory_pages().unwrap_or(65_536)).unwrap_or(u32::MAX).min(65_535);
         for (index, memory) in section.into_iter().enumerate() {
             let mut memory = self.memory_type(memory?)?;
             if index == 0 {
@@ -415,8 +443,8 @@ impl Reencode for Rewriter<'_> {
                         }
                         DefectKind::MemoryOverSpec => (memory.minimum, memory.maximum) = (65_537 + amount, None),
                         DefectKind::MemoryOverPolicy => {
-                            let above = defect.picks[1] % (65_536 - policy_pages);
-                            (memory.minimum, memory.maximum) = (u64::from(policy_pages + 1 + above), None);
+                            let above = defect.picks[1] % (65_536 - cap_pages);
+                            (memory.minimum, memory.maximum) = (u64::from(cap_pages + 1 + above), None);
                         }
                         _ => {}
                     }
@@ -457,24 +485,36 @@ impl Reencode for Rewriter<'_> {
         exports: &mut wasm_encoder::ExportSection,
         section: wasmparser::ExportSectionReader<'_>,
     ) -> Result<(), Error<Infallible>> {
-        const ABI_EXPORTS: [&str; 3] = ["main", "alloc", "memory"];
-        let main = self.function_index(self.info.main)?;
-        let alloc = self.function_index(self.info.alloc)?;
+        let required: Vec<&str> = self.abi.exports.iter().map(Export::name).collect();
+        let entry = self.function_index(self.info.entry)?;
+        let other = self.info.other.map(|other| self.function_index(other)).transpose()?;
+        let abi_entry = self.abi.entry;
         for export in section {
             let export = export?;
             let mut kind = ExportKind::from(export.kind);
             let mut index = self.external_index(export.kind, export.index)?;
-            if self.each(DefectKind::MissingExport).any(|defect| ABI_EXPORTS[defect.pick(2, 3) as usize] == export.name) {
+            let count = u32::try_from(required.len()).unwrap_or(u32::MAX);
+            if self.each(DefectKind::MissingExport).any(|defect| required.get(defect.pick(2, count) as usize) == Some(&export.name)) {
                 continue;
             }
+            let is_entry = export.name == abi_entry;
+            let is_other = !is_entry && export.kind == ExternalKind::Func && required.contains(&export.name);
+            let is_memory = export.kind == ExternalKind::Memory && required.contains(&export.name);
             for defect in self.each(DefectKind::MistypedExport) {
                 // Each arm sets kind and index both, so that two of these compose.
-                match (defect.pick(2, 4), export.name) {
-                    (0, "main") => (kind, index) = (ExportKind::Func, alloc),
-                    (0, "alloc") => (kind, index) = (ExportKind::Func, main),
-                    (1, "memory") => (kind, index) = (ExportKind::Func, main),
-                    (2, "main") => (kind, index) = (ExportKind::Memory, 0),
-                    (3, "alloc") => (kind, index) = (ExportKind::Func, main),
+                let memory = self.info.has_memory.then_some((ExportKind::Memory, 0));
+                match (defect.pick(2, 4), is_entry, is_other, is_memory) {
+                    (0, true, _, _) => {
+                        if let Some(mistyped) = other.map(|other| (ExportKind::Func, other)).or(memory) {
+                            (kind, index) = mistyped;
+                        }
+                    }
+                    (0 | 3, _, true, _) | (1, _, _, true) => (kind, index) = (ExportKind::Func, entry),
+                    (2, true, _, _) => {
+                        if let Some(mistyped) = memory {
+                            (kind, index) = mistyped;
+                        }
+                    }
                     _ => {}
                 }
             }

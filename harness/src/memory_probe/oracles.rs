@@ -1,15 +1,15 @@
-//! The layer's three oracles. Each takes the loader's result as an argument
+//! The layer's three oracles. Each takes the embedder's result as an argument
 //! and panics with a message starting `oracle:` when it does not hold.
 
-use loader::{End, Outcome, TrapCode};
+use contract::{End, Outcome, TrapCode};
 
 use super::probes::RESPONSE_LEN;
 use super::spec::Expected;
 use super::wasmi_diff::{WasmiEnd, WasmiRun};
 
-/// Whether the loader's run ended on fuel, time or a resource cap: such runs
-/// are counted, never compared.
-pub fn loader_was_limited(outcome: &Outcome) -> bool {
+/// Whether the embedder's run ended on fuel, time or a resource cap: such
+/// runs are counted, never compared.
+pub fn embedder_was_limited(outcome: &Outcome) -> bool {
     matches!(
         outcome.end,
         End::OutOfFuel | End::DeadlineExceeded | End::LimitExceeded(_) | End::Trap(TrapCode::StackOverflow)
@@ -20,19 +20,19 @@ pub fn loader_was_limited(outcome: &Outcome) -> bool {
 /// says it must, and when it completes, its memory has the pages the
 /// specification says (so every grow succeeded or failed as it must).
 pub fn check_spec(probe: usize, expected: Expected, outcome: &Outcome) {
-    if loader_was_limited(outcome) {
+    if embedder_was_limited(outcome) {
         return;
     }
     match expected {
         Expected::Trap { step } => assert!(
             outcome.end == End::Trap(TrapCode::MemoryOutOfBounds),
-            "oracle: probe {probe} must trap out of bounds at step {step}, but the loader ended with {}",
+            "oracle: probe {probe} must trap out of bounds at step {step}, but the embedder ended with {}",
             outcome.end
         ),
         Expected::Completes { pages } => {
             assert!(
                 outcome.end == End::Ok,
-                "oracle: probe {probe} must complete, but the loader ended with {}",
+                "oracle: probe {probe} must complete, but the embedder ended with {}",
                 outcome.end
             );
             let reported = response_pages(&outcome.response);
@@ -50,19 +50,16 @@ pub fn response_pages(response: &[u8]) -> Option<u64> {
     Some(u64::from(u32::from_le_bytes(bytes)))
 }
 
-/// Oracle 2: the loader never let memory grow past the policy's cap.
-pub fn check_memory_cap(outcome: &Outcome, max_memory_bytes: usize) {
-    assert!(
-        outcome.peak_memory_bytes <= max_memory_bytes,
-        "oracle: memory grew to {} bytes, past the policy cap of {max_memory_bytes}",
-        outcome.peak_memory_bytes
-    );
+/// Oracle 2: the embedder never let memory grow past its declared cap
+/// (`None`: it declares none), by its own account or by the guest's.
+pub fn check_memory_cap(outcome: &Outcome, max_memory_bytes: Option<u64>) {
+    let Some(cap) = max_memory_bytes else { return };
+    if let Some(peak) = outcome.peak_memory_bytes {
+        assert!(peak as u64 <= cap, "oracle: memory grew to {peak} bytes, past the declared cap of {cap}");
+    }
     if let Some(pages) = response_pages(&outcome.response) {
         let bytes = pages * super::spec::PAGE;
-        assert!(
-            bytes <= max_memory_bytes as u64,
-            "oracle: the guest saw {bytes} bytes of memory, past the policy cap of {max_memory_bytes}"
-        );
+        assert!(bytes <= cap, "oracle: the guest saw {bytes} bytes of memory, past the declared cap of {cap}");
     }
 }
 
@@ -70,21 +67,21 @@ pub fn check_memory_cap(outcome: &Outcome, max_memory_bytes: usize) {
 /// response (the digest of the final memory). Runs where either side was
 /// limited are skipped; returns whether the call was compared.
 pub fn check_differential(call: usize, outcome: &Outcome, wasmi: &WasmiRun) -> bool {
-    if loader_was_limited(outcome) || matches!(wasmi.end, WasmiEnd::Limited(_)) {
+    if embedder_was_limited(outcome) || matches!(wasmi.end, WasmiEnd::Limited(_)) {
         return false;
     }
-    let loader_trapped = !matches!(outcome.end, End::Ok);
+    let embedder_trapped = !matches!(outcome.end, End::Ok);
     let wasmi_trapped = matches!(wasmi.end, WasmiEnd::Trap(_));
     assert!(
-        loader_trapped == wasmi_trapped,
-        "oracle: call {call}: the loader ended with {} but wasmi with {:?}",
+        embedder_trapped == wasmi_trapped,
+        "oracle: call {call}: the embedder ended with {} but wasmi with {:?}",
         outcome.end,
         wasmi.end
     );
-    if !loader_trapped {
+    if !embedder_trapped {
         assert!(
             outcome.response == wasmi.response,
-            "oracle: call {call}: final memory digests differ: loader {:02x?}, wasmi {:02x?}",
+            "oracle: call {call}: final memory digests differ: embedder {:02x?}, wasmi {:02x?}",
             outcome.response,
             wasmi.response
         );
@@ -92,24 +89,20 @@ pub fn check_differential(call: usize, outcome: &Outcome, wasmi: &WasmiRun) -> b
     true
 }
 
-/// A probe module is valid and follows the ABI: the loader must accept it.
+/// A probe module is valid and follows the ABI: the embedder must accept it.
 pub fn check_accepted(outcome: &Outcome) {
     if let End::Rejected(rejection) = &outcome.end {
-        panic!("oracle: the loader rejected a well-formed probe module: {rejection}");
+        panic!("oracle: the embedder rejected a well-formed probe module: {rejection}");
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use loader::{Rejection, Resource, Stage};
+    use contract::{Rejection, Resource, Stage};
 
     fn ended(end: End, response: &[u8]) -> Outcome {
-        let mut outcome = Outcome::rejected(Rejection { stage: Stage::Execute, reason: String::new() });
-        outcome.stage = Stage::HostCall;
-        outcome.end = end;
-        outcome.response = response.to_vec();
-        outcome
+        Outcome { response: response.to_vec(), ..Outcome::ended(Stage::HostCall, end) }
     }
 
     fn response(digest: u64, pages: u32) -> Vec<u8> {
@@ -153,28 +146,29 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "oracle: memory grew to 16842752 bytes, past the policy cap of 16777216")]
+    #[should_panic(expected = "oracle: memory grew to 16842752 bytes, past the declared cap of 16777216")]
     fn cap_fires_when_the_peak_passes_the_cap() {
         let mut outcome = ended(End::Ok, &[]);
-        outcome.peak_memory_bytes = (16 << 20) + 65536;
-        check_memory_cap(&outcome, 16 << 20);
+        outcome.peak_memory_bytes = Some((16 << 20) + 65536);
+        check_memory_cap(&outcome, Some(16 << 20));
     }
 
     #[test]
     #[should_panic(expected = "oracle: the guest saw 16842752 bytes of memory")]
     fn cap_fires_when_the_guest_sees_more_memory_than_the_cap() {
-        check_memory_cap(&ended(End::Ok, &response(0, 257)), 16 << 20);
+        check_memory_cap(&ended(End::Ok, &response(0, 257)), Some(16 << 20));
     }
 
     #[test]
-    fn cap_stays_quiet_at_the_cap() {
+    fn cap_stays_quiet_at_the_cap_and_without_one() {
         let mut outcome = ended(End::Ok, &response(0, 256));
-        outcome.peak_memory_bytes = 16 << 20;
-        check_memory_cap(&outcome, 16 << 20);
+        outcome.peak_memory_bytes = Some(16 << 20);
+        check_memory_cap(&outcome, Some(16 << 20));
+        check_memory_cap(&ended(End::Ok, &response(0, 257)), None);
     }
 
     #[test]
-    #[should_panic(expected = "oracle: call 3: the loader ended with ok but wasmi with Trap")]
+    #[should_panic(expected = "oracle: call 3: the embedder ended with ok but wasmi with Trap")]
     fn differential_fires_on_trap_disagreement() {
         check_differential(3, &ended(End::Ok, &response(1, 1)), &wasmi(WasmiEnd::Trap("oob".into()), Vec::new()));
     }
@@ -196,7 +190,7 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "oracle: the loader rejected a well-formed probe module")]
+    #[should_panic(expected = "oracle: the embedder rejected a well-formed probe module")]
     fn accepted_fires_on_a_rejection() {
         check_accepted(&Outcome::rejected(Rejection { stage: Stage::Validate, reason: "test".into() }));
     }

@@ -12,11 +12,11 @@
 //! once per probe, each time in a fresh store, with the probe's steps as the
 //! request.
 //!
-//! Memory layout `main` relies on: `read_request` writes the request pointer
-//! and length at 0 and 4; `alloc` always returns [`REQUEST_AT`]; `main`
-//! copies every record into locals before the first step runs, since a step
-//! may overwrite the request; the response is the 8-byte digest at 0
-//! followed by the page count (u32 LE) at 8.
+//! The interpreter talks to its embedder through the ABI's glue
+//! ([`GuestIo`]): the entry function has the glue put the request at
+//! [`REQUEST_AT`], copies every record into locals before the first step
+//! runs (a step may overwrite the request), and has the glue answer with the
+//! 8-byte digest at 0 followed by the page count (u32 LE) at 8.
 
 use arbitrary::{Result, Unstructured};
 use wasm_encoder::{
@@ -26,9 +26,11 @@ use wasm_encoder::{
 };
 
 use super::spec::{Access, LOADS, MAX_PAGES_32, MemoryModel, PAGE, STORES, Step};
+use crate::abi::io::{encoder_types, Scratch};
+use crate::abi::GuestIo;
 
-/// Where `alloc` places the request.
-pub const REQUEST_AT: i32 = 64;
+/// Where the glue puts the request.
+pub const REQUEST_AT: u32 = 64;
 /// Bytes of the response: the digest, then the page count.
 pub const RESPONSE_LEN: usize = 12;
 /// Most probes (and so invocations) per input.
@@ -188,26 +190,41 @@ fn arm(access: Access, slot: usize) -> u32 {
 }
 
 impl ProbeShape {
-    /// The interpreter for this memory: `main` (read the records, run them
-    /// through `step`, respond with the digest), `alloc` and `step`.
-    pub fn encode(&self) -> Vec<u8> {
+    /// The interpreter for this memory, talking to its embedder through
+    /// `io`: the glue's imports, the entry function `entry` (read the records,
+    /// run them through `step`, respond with the digest), the glue's helper
+    /// exports, and `step`.
+    pub fn encode(&self, io: &dyn GuestIo, entry: &str) -> Vec<u8> {
+        let imports = io.imports();
+        let helpers = io.helpers(REQUEST_AT);
         let mut types = TypeSection::new();
-        types.ty().function([ValType::I32, ValType::I32], [ValType::I32]); // 0: host imports
-        types.ty().function([], []); // 1: main
-        types.ty().function([ValType::I32], [ValType::I32]); // 2: alloc
-        types.ty().function([ValType::I32, ValType::I32, ValType::I32, ValType::I32, ValType::I64], []); // 3: step
-        let mut imports = ImportSection::new();
-        imports.import("host", "read_request", EntityType::Function(0));
-        imports.import("host", "write_response", EntityType::Function(0));
-        let (read_request, write_response, main, alloc, step) = (0, 1, 2, 3, 4);
+        let mut import_section = ImportSection::new();
+        for import in &imports {
+            let index = types.len();
+            types.ty().function(encoder_types(&import.signature.params), encoder_types(&import.signature.results));
+            import_section.import(import.module, import.name, EntityType::Function(index));
+        }
+        let imported = u32::try_from(imports.len()).unwrap_or(u32::MAX);
+        let (main, step) = (imported, imported + 1);
         let mut functions = FunctionSection::new();
-        functions.function(1).function(2).function(3);
         let mut code = CodeSection::new();
-        code.function(&main_body(read_request, write_response, step));
-        let mut body = Function::new([]);
-        body.instructions().i32_const(REQUEST_AT).end();
-        code.function(&body);
+        let mut exports = ExportSection::new();
+        let entry_type = types.len();
+        types.ty().function([], encoder_types(&io.entry_results()));
+        functions.function(entry_type);
+        code.function(&main_body(io, step));
+        exports.export(entry, ExportKind::Func, main);
+        let step_type = types.len();
+        types.ty().function([ValType::I32, ValType::I32, ValType::I32, ValType::I32, ValType::I64], []);
+        functions.function(step_type);
         code.function(&step_body());
+        for (offset, helper) in (step + 1..).zip(&helpers) {
+            let helper_type = types.len();
+            types.ty().function(encoder_types(&helper.signature.params), encoder_types(&helper.signature.results));
+            functions.function(helper_type);
+            code.function(&helper.body);
+            exports.export(helper.export, ExportKind::Func, offset);
+        }
         let mut memories = MemorySection::new();
         memories.memory(MemoryType {
             minimum: self.minimum,
@@ -216,16 +233,13 @@ impl ProbeShape {
             shared: false,
             page_size_log2: None,
         });
-        let mut exports = ExportSection::new();
-        exports.export("main", ExportKind::Func, main);
-        exports.export("alloc", ExportKind::Func, alloc);
         exports.export("memory", ExportKind::Memory, 0);
         let mut data = DataSection::new();
         data.passive(SEGMENT.iter().copied());
         let mut module = Module::new();
         module
             .section(&types)
-            .section(&imports)
+            .section(&import_section)
             .section(&functions)
             .section(&memories)
             .section(&exports)
@@ -236,29 +250,38 @@ impl ProbeShape {
     }
 }
 
-/// Locals of `main`: the record count, then `op`, `a`, `b`, `c` of each
-/// record (`i32`), the digest's `i32` locals, its `i64` local, and each
-/// record's value (`i64`).
+/// Locals of `main`: the record count and the request length, then `op`,
+/// `a`, `b`, `c` of each record, the digest's and the glue's `i32` locals
+/// (`i32`), then the digest's `i64` local, the glue's, and each record's
+/// value (`i64`).
 const COUNT: u32 = 0;
-const FIELDS: u32 = 1;
+const LEN: u32 = 1;
+const FIELDS: u32 = 2;
 const DIGEST_FIRST: u32 = FIELDS + 4 * MAX_STEPS as u32;
-const VALUES: u32 = DIGEST_FIRST + DIGEST_LOCALS + 1;
+const GLUE_I32: u32 = DIGEST_FIRST + DIGEST_LOCALS;
+const I32_LOCALS: u32 = GLUE_I32 + 2;
+const HASH: u32 = I32_LOCALS;
+const GLUE_I64: u32 = HASH + 1;
+const VALUES: u32 = GLUE_I64 + 1;
 
-/// `main`: copy the records into locals (a step may overwrite the request),
-/// run each through `step`, respond with the digest.
-fn main_body(read_request: u32, write_response: u32, step: u32) -> Function {
-    let mut body = Function::new([(DIGEST_FIRST + DIGEST_LOCALS, ValType::I32), (1 + MAX_STEPS as u32, ValType::I64)]);
+/// The entry function: read the request, copy the records into locals (a
+/// step may overwrite the request), run each through `step`, respond with
+/// the digest.
+fn main_body(io: &dyn GuestIo, step: u32) -> Function {
+    let scratch = Scratch { i32s: [GLUE_I32, GLUE_I32 + 1], i64: GLUE_I64 };
+    let mut body = Function::new([(I32_LOCALS, ValType::I32), (2 + MAX_STEPS as u32, ValType::I64)]);
     let mut sink = body.instructions();
-    sink.i32_const(0).i32_const(4).call(read_request).drop();
+    io.read_request(&mut sink, REQUEST_AT, scratch);
+    sink.local_set(LEN);
     // count = min(len / RECORD_BYTES, MAX_STEPS)
-    sink.i32_const(4).i32_load(mem(0, 2)).i32_const(RECORD_BYTES as i32).i32_div_u().local_set(COUNT);
+    sink.local_get(LEN).i32_const(RECORD_BYTES as i32).i32_div_u().local_set(COUNT);
     sink.i32_const(MAX_STEPS as i32).local_get(COUNT).local_get(COUNT).i32_const(MAX_STEPS as i32).i32_gt_u().select().local_set(COUNT);
     for slot in 0..MAX_STEPS as u32 {
-        let record = slot * RECORD_BYTES as u32;
+        let record = REQUEST_AT + slot * RECORD_BYTES as u32;
         for field in 0..4 {
-            sink.i32_const(0).i32_load(mem(0, 2)).i32_load(mem(record + 4 * field, 2)).local_set(FIELDS + 4 * slot + field);
+            sink.i32_const(0).i32_load(mem(record + 4 * field, 2)).local_set(FIELDS + 4 * slot + field);
         }
-        sink.i32_const(0).i32_load(mem(0, 2)).i64_load(mem(record + 16, 3)).local_set(VALUES + slot);
+        sink.i32_const(0).i64_load(mem(record + 16, 3)).local_set(VALUES + slot);
     }
     for slot in 0..MAX_STEPS as u32 {
         sink.local_get(COUNT).i32_const(slot.cast_signed()).i32_gt_u().if_(BlockType::Empty);
@@ -267,7 +290,9 @@ fn main_body(read_request: u32, write_response: u32, step: u32) -> Function {
         }
         sink.local_get(VALUES + slot).call(step).end();
     }
-    emit_digest(&mut sink, write_response, DIGEST_FIRST);
+    emit_digest(&mut sink, DIGEST_FIRST, HASH);
+    io.respond(&mut sink, 0, RESPONSE_LEN as u32, scratch);
+    io.finish(&mut sink);
     sink.end();
     body
 }
@@ -418,17 +443,15 @@ fn arbitrary_access(u: &mut Unstructured<'_>, access: Access, size: u64) -> Resu
     Ok(Step::Access { access, base, offset, value: u.arbitrary()? })
 }
 
-/// The `i32` locals [`emit_digest`] needs from `first_local` on; one `i64`
-/// local follows them.
+/// The `i32` locals [`emit_digest`] needs from `first_local` on.
 pub const DIGEST_LOCALS: u32 = 4;
 
 /// Emits the digest: FNV-1a over the 8-byte words of the first and last
-/// [`WINDOW`] bytes of every page, then a `write_response` of the hash and the
-/// page count (written at address 0). Uses locals `first_local..+4` (`i32`)
-/// and `first_local + 4` (`i64`).
-pub fn emit_digest(code: &mut InstructionSink<'_>, write_response: u32, first_local: u32) {
-    let (pages, page, addr, end, hash) =
-        (first_local, first_local + 1, first_local + 2, first_local + 3, first_local + 4);
+/// [`WINDOW`] bytes of every page; writes the hash and the page count at
+/// address 0, the [`RESPONSE_LEN`] bytes of the response. Uses the `i32`
+/// locals `first_local..first_local + DIGEST_LOCALS` and the `i64` local `hash`.
+pub fn emit_digest(code: &mut InstructionSink<'_>, first_local: u32, hash: u32) {
+    let (pages, page, addr, end) = (first_local, first_local + 1, first_local + 2, first_local + 3);
     code.memory_size(0).local_set(pages);
     code.i64_const(FNV_OFFSET).local_set(hash);
     code.loop_(BlockType::Empty);
@@ -444,7 +467,6 @@ pub fn emit_digest(code: &mut InstructionSink<'_>, write_response: u32, first_lo
     code.end();
     code.i32_const(0).local_get(hash).i64_store(mem(0, 3));
     code.i32_const(8).local_get(pages).i32_store(mem(0, 2));
-    code.i32_const(0).i32_const(RESPONSE_LEN as i32).call(write_response).drop();
 }
 
 /// FNV-1a 64-bit offset basis, as the `i64` the guest starts from.
@@ -496,15 +518,10 @@ fn store(code: &mut InstructionSink<'_>, index: usize, memarg: MemArg, value: u3
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::memory_probe::spec::{Expected, expect};
-    use loader::{End, TrapCode};
-
-    fn validate(bytes: &[u8]) -> std::result::Result<(), wasmparser::BinaryReaderError> {
-        wasmparser::Validator::new_with_features(loader::wasm_features()).validate_all(bytes).map(drop)
-    }
 
     #[test]
     fn every_shape_gives_a_valid_interpreter_and_every_step_a_known_op() {
+        let abi = crate::test_abi::abi(1024);
         let mut shapes = std::collections::BTreeSet::new();
         let mut state = 0x9E37_79B9_7F4A_7C15_u64;
         for _ in 0..400 {
@@ -522,50 +539,12 @@ mod tests {
                 assert!(op < OPS, "{step:?}");
             }
             if shapes.insert(module.shape) {
-                let bytes = module.annotated(&module.shape.encode());
-                validate(&bytes).unwrap_or_else(|error| panic!("{:?}: {error}", module.shape));
+                let bytes = module.annotated(&module.shape.encode(&*abi.io, abi.entry));
+                wasmparser::Validator::new_with_features(abi.features)
+                    .validate_all(&bytes)
+                    .unwrap_or_else(|error| panic!("{:?}: {error}", module.shape));
             }
         }
         assert!(shapes.len() > 10 && shapes.len() <= 27, "{} shapes", shapes.len());
-    }
-
-    #[test]
-    fn the_interpreter_does_what_the_specification_says() {
-        let shape = ProbeShape { minimum: 1, maximum: Some(2) };
-        let function = crate::shared_loader::loader().load(&shape.encode()).unwrap();
-        let size = PAGE as u32;
-        let i64_load = Access::Load(1);
-        let f32_store = Access::Store(2);
-        let probes = [
-            vec![Step::Access { access: i64_load, base: size - 8, offset: 0, value: 0 }],
-            vec![Step::Access { access: i64_load, base: size - 15, offset: 8, value: 0 }],
-            vec![Step::Access { access: i64_load, base: 16, offset: 0xffff_fff8, value: 0 }],
-            vec![Step::Grow { delta: 1 }, Step::Access { access: f32_store, base: size, offset: 4, value: 0x7fc0_0001 }],
-            vec![Step::Grow { delta: 2 }, Step::Fill { dst: size - 4, byte: 7, len: 5 }],
-            vec![Step::Init { dst: 0, src: 30, len: 2 }, Step::DataDrop, Step::Init { dst: 0, src: 0, len: 1 }],
-            vec![Step::Copy { dst: 0, src: size - 2, len: 2 }, Step::Grow { delta: 1 }, Step::Grow { delta: 1 }],
-            // Overwrites the request: the next step must still run as encoded.
-            vec![Step::Fill { dst: 0, byte: 0xff, len: size }, Step::Access { access: i64_load, base: size - 8, offset: 0, value: 0 }],
-        ];
-        let model = MemoryModel { pages: 1, maximum: Some(2), cap_bytes: 16 << 20, segment_len: SEGMENT.len() as u64 };
-        for probe in probes {
-            let outcome = function.invoke(&request(&probe), &Default::default());
-            match expect(model, &probe) {
-                Expected::Trap { .. } => assert_eq!(outcome.end, End::Trap(TrapCode::MemoryOutOfBounds), "{probe:?}"),
-                Expected::Completes { pages } => {
-                    assert_eq!(outcome.end, End::Ok, "{probe:?}");
-                    assert_eq!(super::super::oracles::response_pages(&outcome.response), Some(pages), "{probe:?}");
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn an_offset_the_interpreter_lacks_traps_unreachable() {
-        let shape = ProbeShape { minimum: 1, maximum: None };
-        let function = crate::shared_loader::loader().load(&shape.encode()).unwrap();
-        let step = Step::Access { access: Access::Load(0), base: 0, offset: 5, value: 0 };
-        let outcome = function.invoke(&request(&[step]), &Default::default());
-        assert_eq!(outcome.end, End::Trap(TrapCode::Unreachable));
     }
 }

@@ -69,15 +69,48 @@ impl Access {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Step {
     /// `memory.grow` by `delta` pages (read as unsigned).
-    Grow { delta: u32 },
+    Grow {
+        /// Pages to add.
+        delta: u32,
+    },
     /// A load or store at `base` with memarg `offset` (both u32), storing `value` if a store.
-    Access { access: Access, base: u32, offset: u32, value: u64 },
+    Access {
+        /// Which load or store.
+        access: Access,
+        /// The address operand.
+        base: u32,
+        /// The memarg offset.
+        offset: u32,
+        /// The value a store stores.
+        value: u64,
+    },
     /// `memory.fill` of `len` bytes at `dst` with `byte`.
-    Fill { dst: u32, byte: u8, len: u32 },
+    Fill {
+        /// Where.
+        dst: u32,
+        /// With what.
+        byte: u8,
+        /// How many bytes.
+        len: u32,
+    },
     /// `memory.copy` of `len` bytes from `src` to `dst`.
-    Copy { dst: u32, src: u32, len: u32 },
+    Copy {
+        /// Where to.
+        dst: u32,
+        /// Where from.
+        src: u32,
+        /// How many bytes.
+        len: u32,
+    },
     /// `memory.init` of `len` bytes from offset `src` of the passive segment to `dst`.
-    Init { dst: u32, src: u32, len: u32 },
+    Init {
+        /// Where to.
+        dst: u32,
+        /// Offset in the segment.
+        src: u32,
+        /// How many bytes.
+        len: u32,
+    },
     /// `data.drop` of the passive segment: its length becomes 0.
     DataDrop,
 }
@@ -99,9 +132,15 @@ pub struct MemoryModel {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Expected {
     /// Step `step` traps (out of bounds); nothing after it runs.
-    Trap { step: usize },
+    Trap {
+        /// The step that traps.
+        step: usize,
+    },
     /// No step traps; memory ends with `pages` pages.
-    Completes { pages: u64 },
+    Completes {
+        /// Pages of memory at the end.
+        pages: u64,
+    },
 }
 
 /// Whether an access of `width` bytes at `base + offset` lies past `size` bytes.

@@ -1,14 +1,16 @@
-//! The same module on wasmi, an independent interpreter, for the differential
-//! oracle. The `host` imports the layer's modules use (`read_request`,
-//! `write_response`) are implemented here with the loader's semantics: the
-//! same bounds checks, status codes, alloc protocol and response cap. wasmi
-//! gets fuel and the policy's memory cap through its own `StoreLimits`.
+//! The same module on wasmi, an independent interpreter, for the
+//! differential oracle. The ABI's imports come from its description's
+//! [`crate::abi::ReferenceHost`], written independently of the embedder.
+//! wasmi gets fuel and the declared memory and table caps through its own
+//! `StoreLimits`.
 
-use std::sync::OnceLock;
+use std::collections::BTreeMap;
+use std::sync::{Mutex, PoisonError};
 
-use wasmi::{Caller, Config, Engine, Extern, Linker, Module, Store, StoreLimits, StoreLimitsBuilder, TrapCode};
+use wasmi::{Config, Engine, Linker, Module, Store, StoreLimitsBuilder, TrapCode};
+use wasmparser::WasmFeatures;
 
-use loader::{Policy, Status, checked_range};
+use crate::abi::{Abi, WasmiState};
 
 /// Fuel for one wasmi invocation: generous, since wasmi and wasmtime count
 /// fuel differently and runs that exhaust it are skipped anyway.
@@ -17,9 +19,9 @@ pub const WASMI_FUEL: u64 = 20_000_000;
 /// How a wasmi invocation ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum WasmiEnd {
-    /// `main` returned.
+    /// The entry function returned.
     Ok,
-    /// Instantiation or `main` trapped, with wasmi's trap message.
+    /// Instantiation or the entry function trapped, with wasmi's trap message.
     Trap(String),
     /// Fuel, the stack or a resource limit ended it: not comparable.
     Limited(String),
@@ -34,34 +36,32 @@ pub struct WasmiRun {
     pub response: Vec<u8>,
 }
 
-/// The store data of one wasmi invocation.
-struct State {
-    request: Vec<u8>,
-    response: Vec<u8>,
-    max_response_bytes: usize,
-    limits: StoreLimits,
-}
-
-fn engine() -> &'static Engine {
-    static ENGINE: OnceLock<Engine> = OnceLock::new();
-    ENGINE.get_or_init(|| {
-        let mut config = Config::default();
-        config
-            .consume_fuel(true)
-            .wasm_multi_value(true)
-            .wasm_bulk_memory(true)
-            .wasm_sign_extension(true)
-            .wasm_saturating_float_to_int(true)
-            .wasm_mutable_global(true)
-            .wasm_reference_types(false)
-            .wasm_multi_memory(false)
-            .wasm_tail_call(false)
-            .wasm_extended_const(false)
-            .wasm_custom_page_sizes(false)
-            .wasm_memory64(false)
-            .wasm_wide_arithmetic(false);
-        Engine::new(&config)
-    })
+/// The wasmi engine for a set of Wasm features, built once per set.
+fn engine(features: WasmFeatures) -> Engine {
+    static ENGINES: Mutex<BTreeMap<u64, Engine>> = Mutex::new(BTreeMap::new());
+    let mut engines = ENGINES.lock().unwrap_or_else(PoisonError::into_inner);
+    engines
+        .entry(features.bits())
+        .or_insert_with(|| {
+            use WasmFeatures as F;
+            let mut config = Config::default();
+            config
+                .consume_fuel(true)
+                .wasm_mutable_global(true)
+                .wasm_multi_value(features.contains(F::MULTI_VALUE))
+                .wasm_bulk_memory(features.contains(F::BULK_MEMORY))
+                .wasm_sign_extension(features.contains(F::SIGN_EXTENSION))
+                .wasm_saturating_float_to_int(features.contains(F::SATURATING_FLOAT_TO_INT))
+                .wasm_reference_types(features.contains(F::REFERENCE_TYPES))
+                .wasm_multi_memory(features.contains(F::MULTI_MEMORY))
+                .wasm_tail_call(features.contains(F::TAIL_CALL))
+                .wasm_extended_const(features.contains(F::EXTENDED_CONST))
+                .wasm_custom_page_sizes(features.contains(F::CUSTOM_PAGE_SIZES))
+                .wasm_memory64(features.contains(F::MEMORY64))
+                .wasm_wide_arithmetic(features.contains(F::WIDE_ARITHMETIC));
+            Engine::new(&config)
+        })
+        .clone()
 }
 
 /// A module compiled for wasmi once, invoked any number of times.
@@ -70,32 +70,42 @@ pub struct WasmiModule {
 }
 
 impl WasmiModule {
-    /// Compiles `bytes`; an error means wasmi refuses a module the loader accepted.
-    pub fn new(bytes: &[u8]) -> Result<WasmiModule, String> {
-        Module::new(engine(), bytes).map(|module| WasmiModule { module }).map_err(|error| error.to_string())
+    /// Compiles `bytes` with the features of `abi`; an error means wasmi
+    /// refuses a module the embedder accepted (a feature wasmi lacks).
+    pub fn new(bytes: &[u8], abi: &Abi) -> Result<WasmiModule, String> {
+        Module::new(&engine(abi.features), bytes).map(|module| WasmiModule { module }).map_err(|error| error.to_string())
     }
 
-    /// Runs `main` once in a fresh store with `request`, under `policy`'s caps.
-    pub fn invoke(&self, request: &[u8], policy: &Policy) -> WasmiRun {
-        let limits = StoreLimitsBuilder::new()
-            .memory_size(policy.max_memory_bytes)
-            .table_elements(policy.max_table_elements)
-            .instances(policy.max_instances)
-            .tables(policy.max_tables)
-            .memories(policy.max_memories)
-            .build();
-        let state = State {
+    /// Runs the entry function once in a fresh store with `request`, under
+    /// the caps `abi` declares.
+    pub fn invoke(&self, request: &[u8], abi: &Abi) -> WasmiRun {
+        let mut limits = StoreLimitsBuilder::new();
+        if let Some(bytes) = abi.limits.max_memory_bytes.and_then(|bytes| usize::try_from(bytes).ok()) {
+            limits = limits.memory_size(bytes);
+        }
+        if let Some(elements) = abi.limits.max_table_elements.and_then(|elements| usize::try_from(elements).ok()) {
+            limits = limits.table_elements(elements);
+        }
+        if let Some(tables) = abi.limits.max_tables {
+            limits = limits.tables(tables);
+        }
+        if let Some(memories) = abi.limits.max_memories {
+            limits = limits.memories(memories);
+        }
+        let state = WasmiState {
             request: request.to_vec(),
             response: Vec::new(),
-            max_response_bytes: policy.max_response_bytes,
-            limits,
+            limits: limits.build(),
+            host: abi.reference_host.new_state(),
         };
-        let mut store = Store::new(engine(), state);
+        let mut store = Store::new(self.module.engine(), state);
         store.limiter(|state| &mut state.limits);
-        let result = store.set_fuel(WASMI_FUEL).and_then(|()| {
-            let instance = linker().instantiate_and_start(&mut store, &self.module)?;
-            let main = instance.get_typed_func::<(), ()>(&store, "main")?;
-            main.call(&mut store, ())
+        let mut linker = Linker::new(self.module.engine());
+        let result = abi.reference_host.define(&mut linker).and_then(|()| store.set_fuel(WASMI_FUEL)).and_then(|()| {
+            let instance = linker.instantiate_and_start(&mut store, &self.module)?;
+            let entry = instance.get_func(&store, abi.entry).ok_or_else(|| wasmi::Error::new(format!("no {} export", abi.entry)))?;
+            let mut results = vec![wasmi::Val::I32(0); entry.ty(&store).results().len()];
+            entry.call(&mut store, &[], &mut results)
         });
         let end = match result {
             Ok(()) => WasmiEnd::Ok,
@@ -108,57 +118,4 @@ impl WasmiModule {
         };
         WasmiRun { end, response: store.into_data().response }
     }
-}
-
-fn linker() -> Linker<State> {
-    let mut linker = Linker::new(engine());
-    // Defining two distinct names on a fresh linker cannot fail.
-    let _ = linker.func_wrap("host", "read_request", |mut caller: Caller<'_, State>, ptr_ptr: i32, len_ptr: i32| {
-        let request = caller.data().request.clone();
-        place_in_guest(&mut caller, &request, ptr_ptr, len_ptr).map(Status::code)
-    });
-    let _ = linker.func_wrap("host", "write_response", |mut caller: Caller<'_, State>, ptr: i32, len: i32| {
-        let Some(memory) = memory(&caller) else { return Ok(Status::OutOfBounds.code()) };
-        let Some(range) = checked_range(ptr, len, memory.data_size(&caller)) else {
-            return Ok(Status::OutOfBounds.code());
-        };
-        if range.len() > caller.data().max_response_bytes {
-            return Ok(Status::TooLarge.code());
-        }
-        let bytes = memory.data(&caller).get(range).map(<[u8]>::to_vec).unwrap_or_default();
-        caller.data_mut().response = bytes;
-        Ok::<i32, wasmi::Error>(Status::Ok.code())
-    });
-    linker
-}
-
-fn memory(caller: &Caller<'_, State>) -> Option<wasmi::Memory> {
-    match caller.get_export("memory") {
-        Some(Extern::Memory(memory)) => Some(memory),
-        _ => None,
-    }
-}
-
-/// The loader's alloc protocol: check the out-slots, call `alloc`, check its
-/// range against memory as it is after `alloc`, write data, then ptr, then len.
-fn place_in_guest(caller: &mut Caller<'_, State>, bytes: &[u8], ptr_ptr: i32, len_ptr: i32) -> Result<Status, wasmi::Error> {
-    let Some(memory) = memory(caller) else { return Ok(Status::OutOfBounds) };
-    let size = memory.data_size(&*caller);
-    if checked_range(ptr_ptr, 4, size).is_none() || checked_range(len_ptr, 4, size).is_none() {
-        return Ok(Status::OutOfBounds);
-    }
-    let Ok(len) = i32::try_from(bytes.len()) else { return Ok(Status::TooLarge) };
-    let Some(Extern::Func(alloc)) = caller.get_export("alloc") else { return Ok(Status::AllocFailed) };
-    let alloc = alloc.typed::<i32, i32>(&*caller)?;
-    let ptr = match alloc.call(&mut *caller, len) {
-        Ok(ptr) => ptr,
-        Err(error) if error.as_trap_code() == Some(TrapCode::OutOfFuel) => return Err(error),
-        Err(_) => return Ok(Status::AllocFailed),
-    };
-    let Some(range) = checked_range(ptr, len, memory.data_size(&*caller)) else { return Ok(Status::AllocFailed) };
-    let (ptr_slot, len_slot) = (ptr_ptr.cast_unsigned() as usize, len_ptr.cast_unsigned() as usize);
-    let written = memory.write(&mut *caller, range.start, bytes).is_ok()
-        && memory.write(&mut *caller, ptr_slot, &ptr.to_le_bytes()).is_ok()
-        && memory.write(&mut *caller, len_slot, &len.to_le_bytes()).is_ok();
-    Ok(if written { Status::Ok } else { Status::OutOfBounds })
 }

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use loader::{Loader, Outcome, Policy, Status, Storage};
+use loader::{HostCall, Loader, Outcome, Policy, Status, Storage};
 
 /// A guest with every `host` import, a bump `alloc` (or `alloc_body`), one page
 /// of memory (max 4), "hello" at address 16, and `main_body` as `main`.
@@ -45,10 +45,15 @@ pub fn run(wasm: &[u8]) -> Outcome {
     run_with(Policy::default(), wasm, b"", Storage::new())
 }
 
+/// The status of a host call's result.
+pub fn status(call: &HostCall) -> Option<Status> {
+    call.result.map(|code| Status::from_code(i32::try_from(code).expect("a status fits in i32")).expect("a known status"))
+}
+
 /// The status of the outcome's only host call.
 pub fn only_status(outcome: &Outcome) -> Status {
     assert_eq!(outcome.host_calls.len(), 1, "expected one host call: {outcome:?}");
-    outcome.host_calls[0].status.expect("the host call returned")
+    status(&outcome.host_calls[0]).expect("the host call returned")
 }
 
 /// `main` that makes one call and drops its status.

@@ -1,0 +1,125 @@
+//! Layer 3 end to end on the reference loader: random inputs reach
+//! execution, wasm-smith modules are rarely rejected, the seed corpus
+//! replays quietly through every oracle, and the probe interpreter does what
+//! the specification says.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use contract::{End, Stage, TrapCode};
+use harness::embedder::Store;
+use harness::memory_probe::oracles::response_pages;
+use harness::memory_probe::probes::{ProbeShape, SEGMENT, request};
+use harness::memory_probe::spec::{Access, Expected, MemoryModel, PAGE, Step, expect};
+use reference::subject;
+
+/// Deterministic pseudo-random inputs (xorshift), so the figures are reproducible.
+fn inputs(count: usize, len: usize) -> Vec<Vec<u8>> {
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    (0..count)
+        .map(|_| {
+            (0..len)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    state as u8
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn random_inputs_reach_execution_and_wasm_smith_modules_are_rarely_rejected() {
+    let mut stages: BTreeMap<String, usize> = BTreeMap::new();
+    let (mut smith, mut smith_rejected, mut reached) = (0, 0, 0);
+    let all = inputs(400, 512);
+    let start = std::time::Instant::now();
+    for data in &all {
+        let report = harness::memory_probe::run(subject(), data);
+        let generator = report.labels.first().cloned().unwrap_or_default();
+        *stages.entry(format!("{generator} {} {}", report.outcome.stage, report.outcome.end)).or_default() += 1;
+        if generator == "generator:wasm-smith" {
+            smith += 1;
+            if matches!(report.outcome.end, End::Rejected(_)) {
+                smith_rejected += 1;
+                eprintln!("rejected: {}", report.outcome.end);
+            }
+        }
+        for label in report.labels.iter().filter(|label| label.starts_with("differential:")) {
+            *stages.entry(format!("{generator} {label}")).or_default() += 1;
+        }
+        if report.outcome.stage >= Stage::Execute {
+            reached += 1;
+        }
+    }
+    let elapsed = start.elapsed();
+    eprintln!("{stages:#?}\nreached {reached}/{}; wasm-smith rejected {smith_rejected}/{smith}; {:?} per input", all.len(), elapsed / all.len() as u32);
+    assert!(reached * 100 >= all.len() * 80, "only {reached} of {} reached execution", all.len());
+    assert!(smith_rejected * 100 <= smith * 2, "{smith_rejected} of {smith} wasm-smith modules rejected");
+}
+
+#[test]
+fn seeds_replay_quietly_through_every_oracle_and_reach_execution() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../corpus/memory_probe");
+    let mut generators = BTreeMap::<String, usize>::new();
+    let mut seeds = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let report = harness::memory_probe::run(subject(), &std::fs::read(&path).unwrap());
+        let stage = report.outcome.stage;
+        assert!(stage >= Stage::Execute, "{}: stopped at {stage}: {}", path.display(), report.outcome.end);
+        let generator = report.labels.iter().find(|label| label.starts_with("generator:")).cloned().unwrap_or_default();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let expected = if name.starts_with("probes_") { "generator:probes" } else { "generator:wasm-smith" };
+        assert_eq!(generator, expected, "{name}");
+        *generators.entry(generator).or_default() += 1;
+        seeds += 1;
+    }
+    assert!((10..=20).contains(&seeds), "{seeds} seeds");
+    assert_eq!(generators.len(), 2, "{generators:?}");
+}
+
+/// Loads the interpreter of `shape` for the reference loader.
+fn interpreter(shape: ProbeShape) -> Box<dyn harness::embedder::Loaded> {
+    let abi = &subject().abi;
+    subject().embedder.load(&shape.encode(&*abi.io, abi.entry), &Store::new()).unwrap()
+}
+
+#[test]
+fn the_interpreter_does_what_the_specification_says() {
+    let loaded = interpreter(ProbeShape { minimum: 1, maximum: Some(2) });
+    let size = PAGE as u32;
+    let i64_load = Access::Load(1);
+    let f32_store = Access::Store(2);
+    let probes = [
+        vec![Step::Access { access: i64_load, base: size - 8, offset: 0, value: 0 }],
+        vec![Step::Access { access: i64_load, base: size - 15, offset: 8, value: 0 }],
+        vec![Step::Access { access: i64_load, base: 16, offset: 0xffff_fff8, value: 0 }],
+        vec![Step::Grow { delta: 1 }, Step::Access { access: f32_store, base: size, offset: 4, value: 0x7fc0_0001 }],
+        vec![Step::Grow { delta: 2 }, Step::Fill { dst: size - 4, byte: 7, len: 5 }],
+        vec![Step::Init { dst: 0, src: 30, len: 2 }, Step::DataDrop, Step::Init { dst: 0, src: 0, len: 1 }],
+        vec![Step::Copy { dst: 0, src: size - 2, len: 2 }, Step::Grow { delta: 1 }, Step::Grow { delta: 1 }],
+        // Overwrites the request: the next step must still run as encoded.
+        vec![Step::Fill { dst: 0, byte: 0xff, len: size }, Step::Access { access: i64_load, base: size - 8, offset: 0, value: 0 }],
+    ];
+    let model = MemoryModel { pages: 1, maximum: Some(2), cap_bytes: 16 << 20, segment_len: SEGMENT.len() as u64 };
+    for probe in probes {
+        let outcome = loaded.invoke(&request(&probe), None);
+        match expect(model, &probe) {
+            Expected::Trap { .. } => assert_eq!(outcome.end, End::Trap(TrapCode::MemoryOutOfBounds), "{probe:?}"),
+            Expected::Completes { pages } => {
+                assert_eq!(outcome.end, End::Ok, "{probe:?}");
+                assert_eq!(response_pages(&outcome.response), Some(pages), "{probe:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn an_offset_the_interpreter_lacks_traps_unreachable() {
+    let loaded = interpreter(ProbeShape { minimum: 1, maximum: None });
+    let step = Step::Access { access: Access::Load(0), base: 0, offset: 5, value: 0 };
+    assert_eq!(loaded.invoke(&request(&[step]), None).end, End::Trap(TrapCode::Unreachable));
+}

@@ -1,0 +1,204 @@
+//! The description of an embedder's ABI that drives the generators and the
+//! oracles: which imports a module may use, which exports it must have and
+//! which function is its entry point, how generated code reads its request
+//! and writes its response ([`GuestIo`]), the limits the embedder declares,
+//! the Wasm features it accepts, and a host for the wasmi differential that
+//! implements the ABI independently ([`ReferenceHost`]).
+//!
+//! Each embedder writes its own description from its documentation; nothing
+//! here calls the embedder's code, so a bug in the embedder cannot hide in
+//! its own description.
+
+pub mod io;
+pub mod rules;
+pub mod wasi;
+pub mod wasmi_host;
+
+use contract::Stage;
+use wasmparser::{ValType, WasmFeatures};
+
+pub use io::{GuestIo, Helper, Scratch};
+pub use wasmi_host::{ReferenceHost, WasmiState};
+
+/// Bytes in one Wasm page.
+pub const PAGE_BYTES: u64 = 65_536;
+
+/// Everything the layers need to know about an embedder's ABI.
+pub struct Abi {
+    /// The embedder's name (`reference`, `extism`).
+    pub name: &'static str,
+    /// The functions a module may import, with their exact signatures.
+    pub imports: Vec<Import>,
+    /// The exports a module must have (the entry point among them).
+    pub exports: Vec<Export>,
+    /// The name of the function the embedder calls per request.
+    pub entry: &'static str,
+    /// Where the embedder refuses a module that breaks each kind of ABI rule.
+    pub enforced_at: Enforcement,
+    /// The limits the embedder declares.
+    pub limits: Limits,
+    /// The Wasm features the embedder accepts.
+    pub features: WasmFeatures,
+    /// How generated code reads its request and writes its response.
+    pub io: Box<dyn GuestIo>,
+    /// The ABI for the wasmi differential, implemented independently.
+    pub reference_host: Box<dyn ReferenceHost>,
+}
+
+/// A function a module may import.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Import {
+    /// The import module (`host`, `extism:host/env`, `wasi_snapshot_preview1`).
+    pub module: &'static str,
+    /// The function's name.
+    pub name: &'static str,
+    /// Its exact signature.
+    pub signature: Signature,
+    /// Whether generated modules (wasm-smith's) may call it with arbitrary
+    /// arguments; off for functions whose effects the oracles do not model.
+    pub for_generators: bool,
+}
+
+/// A function signature.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Signature {
+    /// Parameter types.
+    pub params: Vec<ValType>,
+    /// Result types.
+    pub results: Vec<ValType>,
+}
+
+impl Signature {
+    /// A signature of `params` and `results`.
+    pub fn new(params: &[ValType], results: &[ValType]) -> Signature {
+        Signature { params: params.to_vec(), results: results.to_vec() }
+    }
+}
+
+/// An export a module must have.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Export {
+    /// A function with exactly this signature.
+    Func {
+        /// Its name.
+        name: &'static str,
+        /// Its signature.
+        signature: Signature,
+    },
+    /// A linear memory.
+    Memory {
+        /// Its name.
+        name: &'static str,
+    },
+}
+
+impl Export {
+    /// The export's name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Export::Func { name, .. } | Export::Memory { name } => name,
+        }
+    }
+}
+
+/// The kinds of ABI rule, which an embedder may enforce at different stages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rule {
+    /// Only allowed imports, with their exact signatures.
+    Imports,
+    /// The required exports, with their kinds and signatures.
+    Exports,
+    /// Declared memories and tables within the limits.
+    Limits,
+}
+
+/// The stage at which the embedder refuses a module breaking each kind of rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Enforcement {
+    /// Imports (the loader's ABI check; Extism's link step).
+    pub imports: Stage,
+    /// Exports (Extism finds a missing entry point when it calls it).
+    pub exports: Stage,
+    /// Declared limits (Extism's memory limiter refuses at instantiation).
+    pub limits: Stage,
+}
+
+impl Enforcement {
+    /// The stage for `rule`.
+    pub fn stage(&self, rule: Rule) -> Stage {
+        match rule {
+            Rule::Imports => self.imports,
+            Rule::Exports => self.exports,
+            Rule::Limits => self.limits,
+        }
+    }
+}
+
+/// The limits an embedder declares; `None` where it sets none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest module it accepts, in bytes.
+    pub max_module_bytes: Option<usize>,
+    /// Largest linear memory a module may have or grow to, in bytes.
+    pub max_memory_bytes: Option<u64>,
+    /// Largest table, in elements.
+    pub max_table_elements: Option<u64>,
+    /// Most memories a module may declare.
+    pub max_memories: Option<usize>,
+    /// Most tables a module may declare.
+    pub max_tables: Option<usize>,
+    /// Whether memories must be 32-bit and unshared.
+    pub memory32_unshared_only: bool,
+}
+
+impl Limits {
+    /// The memory cap in whole pages, if there is one.
+    pub fn max_memory_pages(&self) -> Option<u64> {
+        self.max_memory_bytes.map(|bytes| bytes / PAGE_BYTES)
+    }
+}
+
+/// A wasm-smith configuration that generates exactly the Wasm features in
+/// `features` (wasm-smith always generates Wasm 1.0 and mutable globals).
+/// Generators set their own shapes and sizes on top with `..smith_config(features)`.
+pub fn smith_config(features: WasmFeatures) -> wasm_smith::Config {
+    use WasmFeatures as F;
+    wasm_smith::Config {
+        bulk_memory_enabled: features.contains(F::BULK_MEMORY),
+        multi_value_enabled: features.contains(F::MULTI_VALUE),
+        saturating_float_to_int_enabled: features.contains(F::SATURATING_FLOAT_TO_INT),
+        sign_extension_ops_enabled: features.contains(F::SIGN_EXTENSION),
+        reference_types_enabled: features.contains(F::REFERENCE_TYPES),
+        simd_enabled: features.contains(F::SIMD),
+        relaxed_simd_enabled: features.contains(F::RELAXED_SIMD),
+        gc_enabled: features.contains(F::GC) && features.contains(F::FUNCTION_REFERENCES),
+        exceptions_enabled: features.contains(F::EXCEPTIONS),
+        threads_enabled: features.contains(F::THREADS),
+        shared_everything_threads_enabled: features.contains(F::SHARED_EVERYTHING_THREADS),
+        tail_call_enabled: features.contains(F::TAIL_CALL),
+        memory64_enabled: features.contains(F::MEMORY64),
+        custom_page_sizes_enabled: features.contains(F::CUSTOM_PAGE_SIZES),
+        wide_arithmetic_enabled: features.contains(F::WIDE_ARITHMETIC),
+        extended_const_enabled: features.contains(F::EXTENDED_CONST),
+        custom_descriptors_enabled: features.contains(F::CUSTOM_DESCRIPTORS),
+        ..wasm_smith::Config::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smith_needs_no_feature_beyond_the_ones_it_is_given() {
+        let wasm2 = WasmFeatures::WASM1 | WasmFeatures::BULK_MEMORY | WasmFeatures::SIGN_EXTENSION
+            | WasmFeatures::SATURATING_FLOAT_TO_INT | WasmFeatures::MULTI_VALUE;
+        for features in [wasm2, WasmFeatures::WASM2, WasmFeatures::WASM2 | WasmFeatures::TAIL_CALL | WasmFeatures::MEMORY64] {
+            // wasm-smith always claims GC_TYPES (part of its Wasm 1.0 set): with
+            // reference types off it emits only `funcref` tables.
+            let needed = smith_config(features).features() - WasmFeatures::GC_TYPES;
+            let missing = needed - features;
+            assert!(missing.is_empty(), "wasm-smith would need {missing:?} beyond {features:?}");
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! One embedder under test with everything the layers need to fuzz it: the
+//! embedder behind the seam, its ABI description, and the per-ABI half of
+//! layer 4. Built once per process by the embedder's crate.
+
+use std::any::{Any, TypeId};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::abi::Abi;
+use crate::commands::HostApi;
+use crate::embedder::Embedder;
+
+/// An embedder under test.
+pub struct Subject {
+    /// The embedder, behind the seam.
+    pub embedder: Box<dyn Embedder>,
+    /// Its ABI.
+    pub abi: Abi,
+    /// The per-ABI half of layer 4.
+    pub host_api: Box<dyn HostApi>,
+    /// What layers keep between inputs (compiled modules), one value per type.
+    kept: Mutex<BTreeMap<TypeId, Arc<dyn Any + Send + Sync>>>,
+}
+
+impl Subject {
+    /// The subject of `embedder` with its ABI and layer-4 half.
+    pub fn new(embedder: Box<dyn Embedder>, abi: Abi, host_api: Box<dyn HostApi>) -> Subject {
+        Subject { embedder, abi, host_api, kept: Mutex::new(BTreeMap::new()) }
+    }
+
+    /// The value of type `T` a layer keeps for this subject, made with
+    /// `T::default()` on first use.
+    pub fn kept<T: Any + Send + Sync + Default>(&self) -> Arc<T> {
+        let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+        let value = kept.entry(TypeId::of::<T>()).or_insert_with(|| Arc::new(T::default()));
+        match Arc::clone(value).downcast::<T>() {
+            Ok(value) => value,
+            // Entries are keyed by their own type id, so this never happens.
+            Err(_) => Arc::new(T::default()),
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! A small ABI for the library's own tests, which run no embedder: modules
+//! import nothing, export `main: [] -> []` and `memory`, read an empty
+//! request and answer nothing.
+
+use contract::Stage;
+use wasm_encoder::InstructionSink;
+use wasmparser::{ValType, WasmFeatures};
+
+use crate::abi::{Abi, Enforcement, Export, GuestIo, Helper, Import, Limits, ReferenceHost, Scratch, Signature, WasmiState};
+
+struct NoIo;
+
+impl GuestIo for NoIo {
+    fn imports(&self) -> Vec<Import> {
+        Vec::new()
+    }
+
+    fn helpers(&self, _: u32) -> Vec<Helper> {
+        Vec::new()
+    }
+
+    fn entry_results(&self) -> Vec<ValType> {
+        Vec::new()
+    }
+
+    fn read_request(&self, code: &mut InstructionSink<'_>, _: u32, _: Scratch) {
+        code.i32_const(0);
+    }
+
+    fn respond(&self, _: &mut InstructionSink<'_>, _: u32, _: u32, _: Scratch) {}
+
+    fn finish(&self, _: &mut InstructionSink<'_>) {}
+}
+
+struct NoHost;
+
+impl ReferenceHost for NoHost {
+    fn define(&self, _: &mut wasmi::Linker<WasmiState>) -> Result<(), wasmi::Error> {
+        Ok(())
+    }
+}
+
+/// The test ABI, with modules of at most `max_module_bytes`.
+pub fn abi(max_module_bytes: usize) -> Abi {
+    let features = WasmFeatures::WASM1
+        | WasmFeatures::BULK_MEMORY
+        | WasmFeatures::SIGN_EXTENSION
+        | WasmFeatures::SATURATING_FLOAT_TO_INT
+        | WasmFeatures::MULTI_VALUE;
+    Abi {
+        name: "test",
+        imports: Vec::new(),
+        exports: vec![Export::Func { name: "main", signature: Signature::new(&[], &[]) }, Export::Memory { name: "memory" }],
+        entry: "main",
+        enforced_at: Enforcement { imports: Stage::AbiCheck, exports: Stage::AbiCheck, limits: Stage::AbiCheck },
+        limits: Limits {
+            max_module_bytes: Some(max_module_bytes),
+            max_memory_bytes: Some(16 << 20),
+            max_table_elements: Some(10_000),
+            max_memories: Some(1),
+            max_tables: Some(1),
+            memory32_unshared_only: true,
+        },
+        features: features - WasmFeatures::GC_TYPES,
+        io: Box::new(NoIo),
+        reference_host: Box::new(NoHost),
+    }
+}
