@@ -60,6 +60,9 @@ pub enum End {
     DeadlineExceeded,
     /// A policy cap stopped the invocation.
     LimitExceeded(Resource),
+    /// The guest reported a failure with a message of its own (Extism's
+    /// `error_set`), made one printable line.
+    Error(String),
 }
 
 impl End {
@@ -73,6 +76,7 @@ impl End {
             End::OutOfFuel => "out-of-fuel",
             End::DeadlineExceeded => "deadline-exceeded",
             End::LimitExceeded(_) => "limit-exceeded",
+            End::Error(_) => "error",
         }
     }
 }
@@ -84,6 +88,7 @@ impl fmt::Display for End {
             End::Trap(code) => write!(f, "trap: {code:?}"),
             End::Exit(code) => write!(f, "exit: {code}"),
             End::LimitExceeded(resource) => write!(f, "limit-exceeded: {resource:?}"),
+            End::Error(message) => write!(f, "error: {message}"),
             other => f.write_str(other.class()),
         }
     }
@@ -118,6 +123,8 @@ pub struct Outcome {
     pub host_calls: Vec<HostCall>,
     /// The largest linear memory granted, in bytes, if the embedder can tell.
     pub peak_memory_bytes: Option<usize>,
+    /// The largest table granted, in elements, if the embedder can tell.
+    pub peak_table_elements: Option<usize>,
 }
 
 impl Outcome {
@@ -132,6 +139,7 @@ impl Outcome {
             stderr: Vec::new(),
             host_calls: Vec::new(),
             peak_memory_bytes: None,
+            peak_table_elements: None,
         }
     }
 

@@ -15,7 +15,7 @@ use contract::{End, MAX_MESSAGE_BYTES, Outcome, TrapCode};
 pub fn check(outcome: &Outcome) {
     let message = match &outcome.end {
         End::Rejected(rejection) => Some(rejection.reason.as_str()),
-        End::Trap(TrapCode::Other(text)) => Some(text.as_str()),
+        End::Trap(TrapCode::Other(text)) | End::Error(text) => Some(text.as_str()),
         _ => None,
     };
     if let Some(message) = message {

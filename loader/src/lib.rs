@@ -171,6 +171,7 @@ impl Function {
         outcome.logs = state.logs;
         outcome.host_calls = state.host_calls;
         outcome.peak_memory_bytes = Some(state.limiter.peak_memory_bytes);
+        outcome.peak_table_elements = Some(state.limiter.peak_table_elements);
         outcome.stdout = wasi.stdout.contents().to_vec();
         outcome.stderr = wasi.stderr.contents().to_vec();
         outcome

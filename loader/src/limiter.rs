@@ -13,6 +13,8 @@ pub struct Limiter {
     max_memories: usize,
     /// The largest memory size granted, in bytes.
     pub peak_memory_bytes: usize,
+    /// The largest table size granted, in elements.
+    pub peak_table_elements: usize,
     /// The last cap that refused a request.
     pub hit: Option<Resource>,
 }
@@ -27,6 +29,7 @@ impl Limiter {
             max_tables: policy.max_tables,
             max_memories: policy.max_memories,
             peak_memory_bytes: 0,
+            peak_table_elements: 0,
             hit: None,
         }
     }
@@ -47,6 +50,7 @@ impl wasmtime::ResourceLimiter for Limiter {
             self.hit = Some(Resource::TableElements);
             return Ok(false);
         }
+        self.peak_table_elements = self.peak_table_elements.max(desired);
         Ok(true)
     }
 
