@@ -5,6 +5,10 @@
 
 mod commands;
 
+/// Counts the host heap while a replayed guest runs, for the host-allocation oracle.
+#[global_allocator]
+static ALLOCATOR: harness::alloc::Counting = harness::alloc::Counting;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};

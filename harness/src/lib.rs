@@ -15,6 +15,7 @@
 //! libFuzzer driver ([`fuzzer`]) below [`campaign`] and [`coverage`].
 
 pub mod abi;
+pub mod alloc;
 pub mod campaign;
 pub mod commands;
 pub mod coverage;
@@ -23,11 +24,13 @@ pub mod forms;
 pub mod fuzzer;
 pub mod host_calls;
 pub mod invalid_module;
+pub mod limits;
 pub mod memory_probe;
 pub mod messages;
 pub mod raw_bytes;
 pub mod replay;
 pub mod report;
+pub mod sample;
 pub mod selftest;
 pub mod shrink;
 pub mod stats;

@@ -7,7 +7,7 @@
 use contract::{Outcome, Stage};
 
 use crate::abi::Abi;
-use crate::embedder::{self, Embedder, Store};
+use crate::embedder::{Embedder, Store};
 use crate::report::Report;
 
 /// The request every accepted module is invoked with.
@@ -15,7 +15,7 @@ pub const REQUEST: &[u8] = b"raw-bytes request";
 
 /// Loads `data` as a module, invokes it if accepted, and checks the verdict.
 pub fn run(embedder: &dyn Embedder, abi: &Abi, data: &[u8]) -> Report {
-    let outcome = embedder::run(embedder, data, REQUEST, &Store::new());
+    let outcome = crate::limits::run(embedder, &abi.limits, data, REQUEST, &Store::new());
     check_verdict(data, &outcome, abi);
     crate::messages::check(&outcome);
     Report::new(outcome)

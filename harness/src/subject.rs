@@ -23,8 +23,12 @@ pub struct Subject {
 }
 
 impl Subject {
-    /// The subject of `embedder` with its ABI and layer-4 half.
-    pub fn new(embedder: Box<dyn Embedder>, abi: Abi, host_api: Box<dyn HostApi>) -> Subject {
+    /// The subject of `embedder` with its ABI and layer-4 half; without the
+    /// ABI's known defects when [`crate::abi::known::REPORT_KNOWN`] is set.
+    pub fn new(embedder: Box<dyn Embedder>, mut abi: Abi, host_api: Box<dyn HostApi>) -> Subject {
+        if crate::abi::known::reported() {
+            abi.known_defects.clear();
+        }
         Subject { embedder, abi, host_api, kept: Mutex::new(BTreeMap::new()) }
     }
 

@@ -60,9 +60,16 @@ pub fn abi(max_module_bytes: usize) -> Abi {
             max_memories: Some(1),
             max_tables: Some(1),
             memory32_unshared_only: true,
+            max_response_bytes: Some(1 << 20),
+            max_log_bytes: Some(64 << 10),
+            max_stdio_bytes: Some(64 << 10),
+            max_host_calls: Some(10_000),
+            deadline: Some(std::time::Duration::from_secs(1)),
+            max_host_buffer: Some(1 << 20),
         },
         features: features - WasmFeatures::GC_TYPES,
         io: Box::new(NoIo),
         reference_host: Box::new(NoHost),
+        known_defects: Vec::new(),
     }
 }

@@ -36,10 +36,19 @@ pub struct Args {
     /// Print one JSON object per input instead of a line for people (what triage reads).
     #[arg(long)]
     json: bool,
+    /// Report the embedder's known defects (written up in
+    /// `findings/<embedder>/`) as findings instead of passing over them, as
+    /// their reproducers are replayed; the same as setting SUITE_REPORT_KNOWN.
+    #[arg(long)]
+    report_known: bool,
 }
 
 /// Replays every input and prints one line each; exit 1 if any crashed, hung or ran out of memory.
 pub fn run(args: &Args) -> Result<ExitCode> {
+    if args.report_known {
+        // SAFETY: no other thread runs yet; the embedder is built after this.
+        unsafe { std::env::set_var(harness::abi::known::REPORT_KNOWN, "1") };
+    }
     let target = super::target(&args.target)?;
     target.accepts(args.input_kind).map_err(anyhow::Error::msg)?;
     let inputs = replay::collect_inputs(&args.inputs)?;

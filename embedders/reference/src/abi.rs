@@ -46,12 +46,36 @@ pub fn abi(policy: &Policy) -> Abi {
             max_memories: Some(policy.max_memories),
             max_tables: Some(policy.max_tables),
             memory32_unshared_only: true,
+            max_response_bytes: Some(wide(policy.max_response_bytes)),
+            max_log_bytes: Some(wide(policy.max_log_bytes)),
+            max_stdio_bytes: Some(wide(policy.max_stdio_bytes)),
+            max_host_calls: Some(u64::from(policy.max_host_calls)),
+            deadline: Some(policy.deadline),
+            max_host_buffer: Some(max_host_buffer(policy)),
         },
         features: features(),
         io: Box::new(OakIo),
         reference_host: Box::new(OakHost { max_response_bytes: policy.max_response_bytes }),
+        known_defects: Vec::new(),
     }
 }
+
+/// A `usize` limit as `u64`.
+fn wide(value: usize) -> u64 {
+    u64::try_from(value).unwrap_or(u64::MAX)
+}
+
+/// The largest buffer the loader's ABI lets a guest make it hold: a
+/// response, a log line, captured stdio, random bytes, a stored value (at
+/// most [`MAX_STORED_VALUE`]), or a table's elements (16 bytes each).
+pub fn max_host_buffer(policy: &Policy) -> u64 {
+    let buffers = [policy.max_response_bytes, policy.max_log_bytes, policy.max_stdio_bytes, policy.max_random_bytes, MAX_STORED_VALUE];
+    let tables = wide(policy.max_table_elements) * 16;
+    buffers.into_iter().map(wide).chain([tables]).max().unwrap_or(0)
+}
+
+/// The largest value the suite puts in a lookup store (layer 4's `big`).
+pub const MAX_STORED_VALUE: usize = 200_000;
 
 /// `host.<name>` over `params` `i32`s returning an `i32` status.
 fn host_import(name: &'static str, params: usize, for_generators: bool) -> Import {

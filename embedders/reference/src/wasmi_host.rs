@@ -51,7 +51,7 @@ fn memory(caller: &Caller<'_, WasmiState>) -> Option<wasmi::Memory> {
 fn in_bounds(ptr: i32, len: i32, size: usize) -> Option<(usize, usize)> {
     let start = u64::from(ptr.cast_unsigned());
     let end = start + u64::from(len.cast_unsigned());
-    (end <= size as u64).then(|| (start as usize, end as usize))
+    (end <= size as u64).then_some((start as usize, end as usize))
 }
 
 /// The alloc protocol: check the out-slots, call `alloc`, check its range

@@ -2,7 +2,7 @@
 //! and cover the host API, random inputs keep both oracles quiet, and the
 //! model oracle fires on a wrong status, response, log, call or end.
 //!
-//! `UPDATE_SEEDS=1 cargo test -p reference --test host_calls` regenerates the
+//! `UPDATE_SEEDS=1 cargo test --workspace --test host_calls` regenerates the
 //! seeds in `corpus/host_calls/`: a few pseudo-random inputs, chosen greedily
 //! until every function the interpreter can call is covered.
 
@@ -20,21 +20,6 @@ use reference::subject;
 
 fn seed_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../corpus/host_calls")
-}
-
-/// Deterministic pseudo-random inputs (xorshift), for seeds and stress tests.
-fn inputs(count: usize, seed: u64) -> impl Iterator<Item = Vec<u8>> {
-    let mut state = seed | 1;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
-    (0..count).map(move |_| {
-        let len = 64 + (next() % 2000) as usize;
-        (0..len).map(|_| next() as u8).collect()
-    })
 }
 
 fn every_call_label() -> BTreeSet<String> {
@@ -75,7 +60,7 @@ fn write_seeds() {
         std::fs::remove_file(old.unwrap().path()).unwrap();
     }
     let mut written = 0;
-    for input in inputs(4000, 0x5eed) {
+    for input in harness::sample::inputs(4000, 0x5eed) {
         let report = host_calls::run(subject(), &input);
         let new_labels = report.labels.iter().any(|label| wanted.contains(label) && !covered.contains(label));
         let new_end = !ends.contains(report.outcome.end.class());
@@ -95,7 +80,7 @@ fn write_seeds() {
 #[test]
 fn random_inputs_keep_both_oracles_quiet_and_always_reach_a_host_call() {
     let mut ended = BTreeSet::new();
-    for input in inputs(200, 42) {
+    for input in harness::sample::inputs(200, 42) {
         let report = host_calls::run(subject(), &input);
         assert_eq!(report.outcome.stage, Stage::HostCall);
         ended.insert(report.outcome.end.class());

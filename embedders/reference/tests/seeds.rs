@@ -1,5 +1,5 @@
 //! The checked-in seed modules are the compiled WAT sources beside them.
-//! `UPDATE_SEEDS=1 cargo test -p reference --test seeds` rewrites them.
+//! `UPDATE_SEEDS=1 cargo test --workspace --test seeds` rewrites them.
 
 use std::path::Path;
 
@@ -19,7 +19,7 @@ fn every_wat_seed_is_compiled_into_the_raw_bytes_corpus() {
             std::fs::write(&seed, &compiled).unwrap();
         }
         let stored = std::fs::read(&seed).unwrap_or_default();
-        assert!(stored == compiled, "{} is stale: run UPDATE_SEEDS=1 cargo test -p reference --test seeds", seed.display());
+        assert!(stored == compiled, "{} is stale: run UPDATE_SEEDS=1 cargo test --workspace --test seeds", seed.display());
         checked += 1;
     }
     assert!(checked >= 5, "only {checked} WAT seeds");

@@ -10,14 +10,18 @@
 //! its own description.
 
 pub mod io;
+pub mod known;
 pub mod rules;
 pub mod wasi;
 pub mod wasmi_host;
+
+use std::time::Duration;
 
 use contract::Stage;
 use wasmparser::{ValType, WasmFeatures};
 
 pub use io::{GuestIo, Helper, Scratch};
+pub use known::KnownDefect;
 pub use wasmi_host::{ReferenceHost, WasmiState};
 
 /// Bytes in one Wasm page.
@@ -43,6 +47,20 @@ pub struct Abi {
     pub io: Box<dyn GuestIo>,
     /// The ABI for the wasmi differential, implemented independently.
     pub reference_host: Box<dyn ReferenceHost>,
+    /// Its defects already written up, which the oracles pass over.
+    pub known_defects: Vec<KnownDefect>,
+}
+
+impl Abi {
+    /// The id of the known defect [`KnownDefect::RefusesDeclaredMaximum`], if listed.
+    pub fn refuses_declared_maximum(&self) -> Option<&'static str> {
+        self.known_defects.iter().find(|defect| matches!(defect, KnownDefect::RefusesDeclaredMaximum { .. })).map(KnownDefect::id)
+    }
+
+    /// The id of the known defect [`KnownDefect::CapExcludesInitialMemory`], if listed.
+    pub fn cap_excludes_initial_memory(&self) -> Option<&'static str> {
+        self.known_defects.iter().find(|defect| matches!(defect, KnownDefect::CapExcludesInitialMemory { .. })).map(KnownDefect::id)
+    }
 }
 
 /// A function a module may import.
@@ -134,7 +152,8 @@ impl Enforcement {
     }
 }
 
-/// The limits an embedder declares; `None` where it sets none.
+/// The limits an embedder declares; `None` where it sets none (or cannot
+/// report what the limit bounds, such as stdio Extism does not capture).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// Largest module it accepts, in bytes.
@@ -149,6 +168,19 @@ pub struct Limits {
     pub max_tables: Option<usize>,
     /// Whether memories must be 32-bit and unshared.
     pub memory32_unshared_only: bool,
+    /// Largest response, in bytes.
+    pub max_response_bytes: Option<u64>,
+    /// Most bytes of log lines per invocation.
+    pub max_log_bytes: Option<u64>,
+    /// Most bytes kept of each of stdout and stderr.
+    pub max_stdio_bytes: Option<u64>,
+    /// Most host calls per invocation.
+    pub max_host_calls: Option<u64>,
+    /// Wall-clock budget of an invocation.
+    pub deadline: Option<Duration>,
+    /// The largest buffer the ABI lets a guest (or a stored value) make the
+    /// host hold at once, in bytes: what bounds a single host allocation.
+    pub max_host_buffer: Option<u64>,
 }
 
 impl Limits {

@@ -12,8 +12,9 @@ pub struct WasmiState {
     pub request: Vec<u8>,
     /// The last response it wrote.
     pub response: Vec<u8>,
-    /// wasmi's resource limits (the policy's memory and table caps).
-    pub limits: wasmi::StoreLimits,
+    /// wasmi's resource limits (the policy's memory and table caps), with
+    /// what the module asked of them.
+    pub limits: WatchedLimits,
     /// The ABI's own state for one invocation (Extism's kernel memory), from
     /// [`ReferenceHost::new_state`].
     pub host: Box<dyn Any + Send>,
@@ -27,5 +28,63 @@ pub trait ReferenceHost: Send + Sync {
     /// The ABI's state at the start of an invocation.
     fn new_state(&self) -> Box<dyn Any + Send> {
         Box::new(())
+    }
+}
+
+/// wasmi's own [`wasmi::StoreLimits`], watched: records whether the module
+/// asked for more memory than the cap (one memory, or all together), which
+/// a host may refuse by ending the run. (wasmi refuses growth past a
+/// memory's declared maximum before asking a limiter, so that stays unseen.)
+pub struct WatchedLimits {
+    limits: wasmi::StoreLimits,
+    cap_bytes: Option<u64>,
+    total_bytes: u64,
+    /// Whether the module asked for memory past the cap so far.
+    pub asked_past_cap: bool,
+}
+
+impl WatchedLimits {
+    /// wasmi's `limits`, with the cap on all memories together.
+    pub fn new(limits: wasmi::StoreLimits, cap_bytes: Option<u64>) -> WatchedLimits {
+        WatchedLimits { limits, cap_bytes, total_bytes: 0, asked_past_cap: false }
+    }
+}
+
+impl wasmi::ResourceLimiter for WatchedLimits {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> Result<bool, wasmi_core::LimiterError> {
+        let total = self.total_bytes.saturating_add(desired.saturating_sub(current) as u64);
+        let granted = self.limits.memory_growing(current, desired, maximum)?;
+        if granted && self.cap_bytes.is_none_or(|cap| total <= cap) {
+            self.total_bytes = total;
+        } else {
+            self.asked_past_cap = true;
+        }
+        Ok(granted)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> Result<bool, wasmi_core::LimiterError> {
+        self.limits.table_growing(current, desired, maximum)
+    }
+
+    fn instances(&self) -> usize {
+        self.limits.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.limits.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.limits.memories()
     }
 }

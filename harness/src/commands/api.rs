@@ -53,6 +53,17 @@ pub struct Fragments {
     pub entry: &'static str,
 }
 
+impl Fragments {
+    /// The three fragments of one WAT text marked by a line `;;@definitions`
+    /// before the definitions and a line `;;@entry` before the entry (the
+    /// imports come first); a missing marker leaves the fragments after it empty.
+    pub fn from_marked(wat: &'static str) -> Fragments {
+        let (imports, rest) = wat.split_once(";;@definitions\n").unwrap_or((wat, ""));
+        let (definitions, entry) = rest.split_once(";;@entry\n").unwrap_or((rest, ""));
+        Fragments { imports, definitions, entry }
+    }
+}
+
 /// The per-ABI half of layer 4.
 pub trait HostApi: Send + Sync {
     /// The ABI's host commands.
@@ -85,6 +96,15 @@ pub trait HostApi: Send + Sync {
     /// `commands` (encoded as `request`) under `policy` is not what the ABI's
     /// documented behaviour predicts.
     fn check(&self, commands: &[Command], request: &[u8], outcome: &Outcome, policy: &Policy);
+
+    /// A command list doing what `commands` does as far as it can without
+    /// triggering a defect of the embedder that would crash this process,
+    /// with that defect's id; `None` when `commands` triggers none. Layer 4
+    /// runs it instead when the ABI lists the defect as known
+    /// ([`crate::abi::KnownDefect::CrashesHost`]).
+    fn defuse(&self, _commands: &[Command], _policy: &Policy) -> Option<(Vec<Command>, &'static str)> {
+        None
+    }
 
     /// `call:<function>` labels of the functions the run called.
     fn labels(&self, commands: &[Command], outcome: &Outcome) -> Vec<String>;

@@ -14,6 +14,7 @@ pub mod isolation;
 
 use std::sync::OnceLock;
 
+use crate::abi::{KnownDefect, known};
 use crate::commands::{Command, HostApi, codec, generator, interpreter};
 use crate::embedder::Loaded;
 use crate::report::Report;
@@ -86,22 +87,32 @@ pub fn minimize(subject: &Subject, file: Vec<u8>, still_fails: &mut dyn FnMut(&[
     }
 }
 
-/// Runs `commands` in a fresh sandbox and checks the model and isolation oracles.
+/// Runs `commands` in a fresh sandbox and checks the model and isolation
+/// oracles; a list that triggers a known defect crashing the process runs
+/// defused (labelled `known:<id>`).
 fn run_commands(subject: &Subject, commands: &[Command]) -> Report {
     let api: &dyn HostApi = &*subject.host_api;
+    let policy = subject.embedder.policy();
+    let defused = api
+        .defuse(commands, policy)
+        .filter(|(_, id)| subject.abi.known_defects.contains(&KnownDefect::CrashesHost { id }));
+    let commands = defused.as_ref().map_or(commands, |(defused, _)| defused.as_slice());
     let request = codec::encode(commands);
     let canaries = subject.kept::<isolation::Canaries>();
     let kept = subject.kept::<Interpreter>();
     let (bytes, loaded) = kept.get_or_load(subject);
     let outcome = match canaries.sandbox() {
-        Ok(sandbox) => loaded.invoke(&request, Some(sandbox.path())),
+        Ok(sandbox) => crate::limits::invoke_checked(&**loaded, &request, Some(sandbox.path()), &subject.abi.limits),
         Err(error) => panic!("setup: cannot create a sandbox in {}: {error}", canaries.base().display()),
     };
-    api.check(commands, &request, &outcome, subject.embedder.policy());
+    api.check(commands, &request, &outcome, policy);
     canaries.check(&outcome, &request);
     crate::messages::check(&outcome);
     let mut report = Report::new(outcome);
     report.labels = api.labels(commands, &report.outcome);
+    if let Some((_, id)) = defused {
+        report.labels.push(known::label(id));
+    }
     report.module = Some(bytes.clone());
     report
 }

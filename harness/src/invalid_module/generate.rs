@@ -10,7 +10,7 @@ use wasm_encoder::{MemorySection, MemoryType, Module, TypeSection};
 use wasm_smith::Config;
 
 use crate::abi::io::encoder_types;
-use crate::abi::{Abi, Export, PAGE_BYTES};
+use crate::abi::{Abi, Export, PAGE_BYTES, Signature};
 use crate::subject::Subject;
 
 /// Input bytes wasm-smith may use: past this it generates from zeros, which
@@ -78,44 +78,56 @@ pub fn generator(subject: &Subject) -> std::sync::Arc<Generator> {
     subject.kept::<Generator>()
 }
 
+/// One type per distinct signature, as a module declares them.
+#[derive(Default)]
+struct Types {
+    section: TypeSection,
+    signatures: Vec<Signature>,
+}
+
+impl Types {
+    /// The index of `signature`'s type, adding it the first time.
+    fn index(&mut self, signature: &Signature) -> u32 {
+        if let Some(index) = self.signatures.iter().position(|known| known == signature) {
+            return u32::try_from(index).unwrap_or(u32::MAX);
+        }
+        self.section.ty().function(encoder_types(&signature.params), encoder_types(&signature.results));
+        self.signatures.push(signature.clone());
+        self.section.len() - 1
+    }
+}
+
 /// A module importing every ABI function offered to generators.
 fn imports_module(abi: &Abi) -> Vec<u8> {
-    let mut types = TypeSection::new();
+    let mut types = Types::default();
     let mut imports = ImportSection::new();
     for import in abi.imports.iter().filter(|import| import.for_generators) {
-        let index = types.len();
-        types.ty().function(encoder_types(&import.signature.params), encoder_types(&import.signature.results));
-        imports.import(import.module, import.name, EntityType::Function(index));
+        imports.import(import.module, import.name, EntityType::Function(types.index(&import.signature)));
     }
     let mut module = Module::new();
-    module.section(&types).section(&imports);
+    module.section(&types.section).section(&imports);
     module.finish()
 }
 
-/// A module with the ABI's required exports: functions of their signatures,
-/// and a memory of 1 to 4 pages.
+/// A module with the ABI's required exports: memories of 1 to 4 pages
+/// first, then functions of their signatures.
 fn exports_module(abi: &Abi) -> Vec<u8> {
-    let (mut types, mut functions, mut code, mut memories, mut exports) =
-        (TypeSection::new(), FunctionSection::new(), CodeSection::new(), MemorySection::new(), ExportSection::new());
+    let mut types = Types::default();
+    let (mut functions, mut code, mut memories, mut exports) =
+        (FunctionSection::new(), CodeSection::new(), MemorySection::new(), ExportSection::new());
+    for name in abi.exports.iter().filter(|&export| matches!(export, Export::Memory { .. })).map(|export| export.name()) {
+        exports.export(name, ExportKind::Memory, memories.len());
+        memories.memory(MemoryType { minimum: 1, maximum: Some(4), memory64: false, shared: false, page_size_log2: None });
+    }
     for export in &abi.exports {
-        match export {
-            Export::Func { name, signature } => {
-                let index = functions.len();
-                types.ty().function(encoder_types(&signature.params), encoder_types(&signature.results));
-                functions.function(index);
-                let mut body = Function::new([]);
-                body.instructions().unreachable().end();
-                code.function(&body);
-                exports.export(name, ExportKind::Func, index);
-            }
-            Export::Memory { name } => {
-                let index = memories.len();
-                memories.memory(MemoryType { minimum: 1, maximum: Some(4), memory64: false, shared: false, page_size_log2: None });
-                exports.export(name, ExportKind::Memory, index);
-            }
-        }
+        let Export::Func { name, signature } = export else { continue };
+        exports.export(name, ExportKind::Func, functions.len());
+        functions.function(types.index(signature));
+        let mut body = Function::new([]);
+        body.instructions().unreachable().end();
+        code.function(&body);
     }
     let mut module = Module::new();
-    module.section(&types).section(&functions).section(&memories).section(&exports).section(&code);
+    module.section(&types.section).section(&functions).section(&memories).section(&exports).section(&code);
     module.finish()
 }

@@ -23,7 +23,7 @@ use contract::Stage;
 pub use catalog::{Defect, DefectKind, Phase};
 
 use crate::abi::Abi;
-use crate::embedder::{self, Store};
+use crate::embedder::Store;
 use crate::report::Report;
 use crate::subject::Subject;
 
@@ -102,7 +102,7 @@ pub fn run_module(subject: &Subject, module: &[u8]) -> Report {
 }
 
 fn run_built(subject: &Subject, built: Built) -> Report {
-    let outcome = embedder::run(&*subject.embedder, &built.module, REQUEST, &Store::new());
+    let outcome = crate::limits::run(&*subject.embedder, &subject.abi.limits, &built.module, REQUEST, &Store::new());
     let verdict = oracle::check_verdict(&built.module, &built.defects, &outcome, &subject.abi);
     crate::messages::check(&outcome);
     let mut report = Report::new(outcome);
@@ -110,6 +110,11 @@ fn run_built(subject: &Subject, built: Built) -> Report {
     // embedder's: counted for `harness stats`, so a broken kind shows.
     if verdict == oracle::Verdict::Valid && !built.defects.is_empty() {
         report.labels.push("catalog-miss".to_owned());
+    }
+    if verdict == oracle::Verdict::Valid
+        && let Some(id) = oracle::known_refusal(&built.module, &report.outcome, &subject.abi)
+    {
+        report.labels.push(crate::abi::known::label(id));
     }
     for defect in &built.defects {
         let label = format!("defect:{}", defect.kind.name());

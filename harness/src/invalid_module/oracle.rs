@@ -6,7 +6,7 @@
 use contract::{End, Outcome, Stage};
 
 use super::catalog::Defect;
-use crate::abi::{Abi, Rule, rules};
+use crate::abi::{Abi, Rule, known, rules};
 
 /// What the independent checks say about a module.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,6 +43,12 @@ fn refused_at(outcome: &Outcome) -> Option<Stage> {
     }
 }
 
+/// The known defect that explains the embedder refusing `module` at its
+/// memory limit: a memory that starts at its declared maximum.
+pub fn known_refusal(module: &[u8], outcome: &Outcome, abi: &Abi) -> Option<&'static str> {
+    known::refusal_of_maximum(abi, outcome, || known::starts_at_declared_maximum(module))
+}
+
 /// Panics with `oracle:` when the embedder's `outcome` for `module`
 /// disagrees with [`reference_verdict`], or refuses the module at a stage
 /// none of the applied `defects` belongs to. Returns the independent verdict.
@@ -64,6 +70,7 @@ pub fn check_verdict(module: &[u8], defects: &[Defect], outcome: &Outcome, abi: 
             outcome.stage,
             outcome.end
         ),
+        (Verdict::Valid, Some(_)) if known_refusal(module, outcome, abi).is_some() => {}
         (Verdict::Valid, Some(stage)) => {
             panic!("oracle: the embedder refused a valid, ABI-conformant module at {stage}: {}", outcome.end)
         }

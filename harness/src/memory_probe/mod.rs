@@ -30,7 +30,7 @@ use std::sync::Arc;
 use arbitrary::Unstructured;
 use contract::{Outcome, Rejection};
 
-use crate::abi::Abi;
+use crate::abi::{Abi, known};
 use crate::report::Report;
 use crate::subject::Subject;
 
@@ -88,6 +88,26 @@ fn cap_bytes(abi: &Abi) -> u64 {
     abi.limits.max_memory_bytes.unwrap_or(MAX_PAGES_32 * spec::PAGE)
 }
 
+/// The memory the embedder grants a module that starts with `initial_bytes`,
+/// beyond the declared cap: its initial memory where the ABI lists
+/// [`crate::abi::KnownDefect::CapExcludesInitialMemory`], else nothing.
+fn uncapped_bytes(abi: &Abi, initial_bytes: u64) -> u64 {
+    abi.cap_excludes_initial_memory().map_or(0, |_| initial_bytes)
+}
+
+/// Checks the cap oracle against the cap the embedder keeps, and labels a
+/// run that went past the declared cap as far as a known defect lets it.
+fn check_cap(abi: &Abi, outcome: &Outcome, uncapped: u64, labels: &mut Vec<String>) {
+    let declared = abi.limits.max_memory_bytes;
+    oracles::check_memory_cap(outcome, declared.map(|cap| cap + uncapped));
+    let seen = oracles::response_pages(&outcome.response).map(|pages| pages * spec::PAGE);
+    if let (Some(id), Some(cap), Some(seen)) = (abi.cap_excludes_initial_memory(), declared, seen)
+        && seen > cap
+    {
+        add_label(labels, known::label(id));
+    }
+}
+
 /// The probe generator: one invocation of the shape's interpreter per probe,
 /// each checked by all three oracles.
 fn run_probes(subject: &Subject, u: &mut Unstructured<'_>) -> Report {
@@ -104,18 +124,25 @@ fn run_probes(subject: &Subject, u: &mut Unstructured<'_>) -> Report {
             return report(outcome, labels, bytes);
         }
     };
+    let uncapped = uncapped_bytes(abi, module.shape.minimum * spec::PAGE);
     let mut last = None;
     for (index, probe) in module.probes.iter().enumerate() {
         let request = probes::request(probe);
-        let outcome = compiled.loaded.invoke(&request, None);
-        oracles::check_memory_cap(&outcome, abi.limits.max_memory_bytes);
-        oracles::check_spec(index, spec::expect(module.model(cap_bytes(abi)), probe), &outcome);
-        differential(abi, &compiled.wasmi, index, &request, &outcome, &mut labels);
+        let outcome = crate::limits::invoke_checked(&*compiled.loaded, &request, None, &abi.limits);
+        check_cap(abi, &outcome, uncapped, &mut labels);
+        let model = module.model(cap_bytes(abi) + uncapped);
+        let refusal_allowed = spec::asks_for_refused_growth(model, probe);
+        let known = known::refusal_of_maximum(abi, &outcome, || !refusal_allowed && spec::asks_for_declared_maximum(model, probe));
+        oracles::check_spec(index, spec::expect(model, probe), refusal_allowed || known.is_some(), &outcome);
+        if let Some(id) = known {
+            add_label(&mut labels, known::label(id));
+        }
+        differential(abi, &compiled.wasmi, &bytes, index, &request, &outcome, &mut labels);
         last = Some(outcome);
     }
     match last {
         Some(outcome) => report(outcome, labels, bytes),
-        None => report(compiled.loaded.invoke(b"", None), labels, bytes),
+        None => report(crate::limits::invoke_checked(&*compiled.loaded, b"", None, &abi.limits), labels, bytes),
     }
 }
 
@@ -139,9 +166,9 @@ fn run_module_as(subject: &Subject, bytes: Vec<u8>, generator: &str) -> Report {
         Ok(compiled) => compiled,
         Err(rejection) => return report(Outcome::rejected(rejection), labels, bytes),
     };
-    let outcome = compiled.loaded.invoke(b"", None);
-    oracles::check_memory_cap(&outcome, abi.limits.max_memory_bytes);
-    differential(abi, &compiled.wasmi, 0, b"", &outcome, &mut labels);
+    let outcome = crate::limits::invoke_checked(&*compiled.loaded, b"", None, &abi.limits);
+    check_cap(abi, &outcome, uncapped_bytes(abi, known::initial_memory_bytes(&bytes)), &mut labels);
+    differential(abi, &compiled.wasmi, &bytes, 0, b"", &outcome, &mut labels);
     report(outcome, labels, bytes)
 }
 
@@ -154,22 +181,44 @@ fn label_cached(lookup: Lookup, labels: &mut Vec<String>) -> Result<Arc<Compiled
     Ok(compiled)
 }
 
-/// Runs the same call on wasmi and compares; labels the calls it could not compare.
+/// Runs the same call of `module` on wasmi and compares; labels the calls
+/// it could not compare. wasmi does not show growth past a declared maximum
+/// (it refuses that before asking its limiter), so a known refusal of
+/// declared maxima excuses any memory refusal of a module that declares one;
+/// with the cap known to exclude the initial memory, runs that asked wasmi
+/// for more than the cap are not compared.
 fn differential(
     abi: &Abi,
     wasmi: &Result<WasmiModule, String>,
+    module: &[u8],
     call: usize,
     request: &[u8],
     outcome: &Outcome,
     labels: &mut Vec<String>,
 ) {
-    let Ok(module) = wasmi else {
+    let Ok(wasmi) = wasmi else {
         labels.push("differential:wasmi-refused".to_owned());
         return;
     };
-    let run = module.invoke(request, abi);
+    let run = wasmi.invoke(request, abi);
+    if let Some(id) = known::refusal_of_maximum(abi, outcome, || !run.asked_past_cap && known::declares_maximum(module)) {
+        add_label(labels, known::label(id));
+        return;
+    }
+    // The embedder may grant what wasmi refused at the cap: not comparable.
+    if let Some(id) = abi.cap_excludes_initial_memory().filter(|_| run.asked_past_cap) {
+        add_label(labels, known::label(id));
+        return;
+    }
     if !oracles::check_differential(call, outcome, &run) {
-        labels.push("differential:skipped".to_owned());
+        add_label(labels, "differential:skipped".to_owned());
+    }
+}
+
+/// Adds `label` unless it is there already.
+fn add_label(labels: &mut Vec<String>, label: String) {
+    if !labels.contains(&label) {
+        labels.push(label);
     }
 }
 

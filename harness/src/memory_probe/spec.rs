@@ -190,6 +190,46 @@ impl MemoryModel {
     }
 }
 
+/// Whether a probe asks, before any step traps, for growth past the host's
+/// cap (or the 4 GiB of a 32-bit memory): only then may an embedder end the
+/// run at its memory limit. Growth past a declared maximum within the cap
+/// must return -1.
+pub fn asks_for_refused_growth(mut model: MemoryModel, steps: &[Step]) -> bool {
+    for step in steps {
+        if let Step::Grow { delta } = *step {
+            let wanted = model.pages + u64::from(delta);
+            if wanted > MAX_PAGES_32 || wanted * PAGE > model.cap_bytes {
+                return true;
+            }
+        }
+        if model.step_traps(step) {
+            return false;
+        }
+    }
+    false
+}
+
+/// Whether a probe's memory asks for at least its declared maximum: starts
+/// at it, or grows to it or past it before any step traps.
+pub fn asks_for_declared_maximum(mut model: MemoryModel, steps: &[Step]) -> bool {
+    let Some(maximum) = model.maximum else { return false };
+    if model.pages >= maximum {
+        return true;
+    }
+    for step in steps {
+        if let Step::Grow { delta } = *step
+            && delta > 0
+            && model.pages + u64::from(delta) >= maximum
+        {
+            return true;
+        }
+        if model.step_traps(step) {
+            return false;
+        }
+    }
+    false
+}
+
 /// Runs a probe's steps against the model: the first step that traps, or the final size.
 pub fn expect(mut model: MemoryModel, steps: &[Step]) -> Expected {
     for (index, step) in steps.iter().enumerate() {
@@ -213,6 +253,29 @@ mod tests {
 
     fn access(access: Access, base: u32, offset: u32) -> Step {
         Step::Access { access, base, offset, value: 0 }
+    }
+
+    fn grow(delta: u32) -> Step {
+        Step::Grow { delta }
+    }
+
+    #[test]
+    fn only_growth_past_the_cap_may_be_refused() {
+        assert!(!asks_for_refused_growth(model(1, Some(2)), &[grow(1)]));
+        assert!(!asks_for_refused_growth(model(1, Some(2)), &[grow(2)]));
+        assert!(asks_for_refused_growth(model(1, Some(300)), &[grow(256)]));
+        assert!(asks_for_refused_growth(model(1, None), &[grow(256)]));
+        assert!(!asks_for_refused_growth(model(1, None), &[access(I64_LOAD, 1 << 20, 0), grow(300)]));
+    }
+
+    #[test]
+    fn a_probe_asks_for_its_declared_maximum_at_the_start_or_by_growing_to_it_or_past() {
+        assert!(asks_for_declared_maximum(model(2, Some(2)), &[]));
+        assert!(asks_for_declared_maximum(model(1, Some(3)), &[grow(1), grow(1)]));
+        assert!(asks_for_declared_maximum(model(1, Some(3)), &[grow(1), grow(5)]));
+        assert!(!asks_for_declared_maximum(model(1, Some(3)), &[grow(1), grow(0)]));
+        assert!(!asks_for_declared_maximum(model(1, None), &[grow(1)]));
+        assert!(!asks_for_declared_maximum(model(1, Some(2)), &[access(I64_LOAD, 1 << 20, 0), grow(1)]));
     }
 
     #[test]

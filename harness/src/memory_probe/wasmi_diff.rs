@@ -10,6 +10,7 @@ use std::sync::{Mutex, PoisonError};
 use wasmi::{Config, Engine, Linker, Module, Store, StoreLimitsBuilder, TrapCode};
 use wasmparser::WasmFeatures;
 
+use crate::abi::wasmi_host::WatchedLimits;
 use crate::abi::{Abi, WasmiState};
 
 /// Fuel for one wasmi invocation: generous, since wasmi and wasmtime count
@@ -34,6 +35,9 @@ pub struct WasmiRun {
     pub end: WasmiEnd,
     /// The last response written.
     pub response: Vec<u8>,
+    /// Whether the module asked for memory past the cap, which a host may
+    /// refuse by ending the run.
+    pub asked_past_cap: bool,
 }
 
 /// The wasmi engine for a set of Wasm features, built once per set.
@@ -95,7 +99,7 @@ impl WasmiModule {
         let state = WasmiState {
             request: request.to_vec(),
             response: Vec::new(),
-            limits: limits.build(),
+            limits: WatchedLimits::new(limits.build(), abi.limits.max_memory_bytes),
             host: abi.reference_host.new_state(),
         };
         let mut store = Store::new(self.module.engine(), state);
@@ -116,6 +120,7 @@ impl WasmiModule {
                 _ => WasmiEnd::Trap(error.to_string()),
             },
         };
-        WasmiRun { end, response: store.into_data().response }
+        let state = store.into_data();
+        WasmiRun { end, response: state.response, asked_past_cap: state.limits.asked_past_cap }
     }
 }

@@ -48,9 +48,7 @@ impl HostApi for OakHostApi {
     }
 
     fn fragments(&self) -> Fragments {
-        let (imports, rest) = INTERPRETER.split_once(";;@definitions\n").unwrap_or((INTERPRETER, ""));
-        let (definitions, entry) = rest.split_once(";;@entry\n").unwrap_or((rest, ""));
-        Fragments { imports, definitions, entry }
+        Fragments::from_marked(INTERPRETER)
     }
 
     fn wasi(&self) -> bool {

@@ -1,0 +1,122 @@
+//! Defects of an embedder that are already found and written up
+//! (`findings/<embedder>/<id>.md`). The oracles pass over a run that shows
+//! one, labelling it `known:<id>`, so that a campaign is not stopped by the
+//! same defect again and can find the next one; the embedder's tests replay
+//! each reproducer with the list emptied and expect it to still fire, until
+//! a newer release fixes it. With [`REPORT_KNOWN`] set, a subject is built
+//! with the list emptied.
+
+use contract::{End, Outcome, Resource};
+use wasmparser::{MemoryType, Parser, Payload, TypeRef};
+
+use super::Abi;
+
+/// The environment variable that makes the oracles report known defects
+/// as findings again (any value): how a write-up's reproducer is replayed.
+pub const REPORT_KNOWN: &str = "SUITE_REPORT_KNOWN";
+
+/// Whether known defects are reported as findings in this process.
+pub fn reported() -> bool {
+    std::env::var_os(REPORT_KNOWN).is_some()
+}
+
+/// A kind of defect the oracles recognise, with the id of its write-up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KnownDefect {
+    /// Memory growth to a memory's declared maximum or past it, or an
+    /// initial size equal to it, ends the run as if it went past the cap
+    /// (instead of succeeding, or of `memory.grow` returning -1).
+    RefusesDeclaredMaximum {
+        /// The finding's id.
+        id: &'static str,
+    },
+    /// The memory cap bounds only growth after instantiation: a module's
+    /// memory may reach the cap plus its initial size.
+    CapExcludesInitialMemory {
+        /// The finding's id.
+        id: &'static str,
+    },
+    /// A defect that crashes the host process, which the ABI's layer-4
+    /// model predicts: layer 4 runs the defused command list instead
+    /// (`HostApi::defuse` in `commands`), so that the fuzzer goes on.
+    CrashesHost {
+        /// The finding's id.
+        id: &'static str,
+    },
+}
+
+impl KnownDefect {
+    /// The finding's id.
+    pub fn id(&self) -> &'static str {
+        match self {
+            KnownDefect::RefusesDeclaredMaximum { id }
+            | KnownDefect::CapExcludesInitialMemory { id }
+            | KnownDefect::CrashesHost { id } => id,
+        }
+    }
+}
+
+/// The label of a run a known defect excused.
+pub fn label(id: &str) -> String {
+    format!("known:{id}")
+}
+
+/// The id of the known defect that explains `outcome` ending at the memory
+/// limit, when the run asked for at least a memory's declared maximum
+/// (`reached`, only asked then) and `abi` lists [`KnownDefect::RefusesDeclaredMaximum`].
+pub fn refusal_of_maximum(abi: &Abi, outcome: &Outcome, reached: impl FnOnce() -> bool) -> Option<&'static str> {
+    let id = abi.refuses_declared_maximum()?;
+    (outcome.end == End::LimitExceeded(Resource::Memory) && reached()).then_some(id)
+}
+
+/// The bytes of memory `module` starts with, over all its memories.
+pub fn initial_memory_bytes(module: &[u8]) -> u64 {
+    memories(module).map(|memory| memory.initial.saturating_mul(super::PAGE_BYTES)).fold(0, u64::saturating_add)
+}
+
+/// Whether `module` declares a maximum on any of its memories.
+pub fn declares_maximum(module: &[u8]) -> bool {
+    memories(module).any(|memory| memory.maximum.is_some())
+}
+
+/// Whether `module` declares a memory whose initial size is its declared
+/// maximum, so that instantiating it already reaches the maximum.
+pub fn starts_at_declared_maximum(module: &[u8]) -> bool {
+    memories(module).any(|memory| memory.maximum == Some(memory.initial))
+}
+
+/// The memories `module` defines or imports, as far as it parses.
+fn memories(module: &[u8]) -> impl Iterator<Item = MemoryType> + '_ {
+    Parser::new(0).parse_all(module).map_while(Result::ok).flat_map(|payload| match payload {
+        Payload::MemorySection(memories) => memories.into_iter().map_while(Result::ok).collect(),
+        Payload::ImportSection(imports) => imports
+            .into_imports()
+            .map_while(Result::ok)
+            .filter_map(|import| match import.ty {
+                TypeRef::Memory(memory) => Some(memory),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_memory_declared_at_its_maximum_is_told_apart() {
+        let at_maximum = wat::parse_str("(module (memory 2 2))").unwrap();
+        let below = wat::parse_str("(module (memory 1 2))").unwrap();
+        let unbounded = wat::parse_str("(module (memory 2))").unwrap();
+        assert!(starts_at_declared_maximum(&at_maximum));
+        assert!(!starts_at_declared_maximum(&below));
+        assert!(!starts_at_declared_maximum(&unbounded));
+        assert!(!starts_at_declared_maximum(b"\0asm"));
+        assert!(declares_maximum(&below) && !declares_maximum(&unbounded));
+        assert_eq!(initial_memory_bytes(&at_maximum), 2 * 65_536);
+        let imported = wat::parse_str(r#"(module (import "env" "memory" (memory 1 1)))"#).unwrap();
+        assert!(starts_at_declared_maximum(&imported));
+    }
+}

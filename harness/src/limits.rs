@@ -1,0 +1,200 @@
+//! An oracle for every limit a policy promises, applied to every invocation
+//! in every layer: each invocation is measured (its wall time; the host
+//! heap while it runs, see [`crate::alloc`]) and its outcome checked against
+//! the limits the embedder's ABI declares. A message names the limit, the
+//! bound and what was seen.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use contract::Outcome;
+
+use crate::abi::Limits;
+use crate::alloc::{self, Heap};
+use crate::embedder::{Embedder, Loaded, Store};
+
+/// What was measured of one invocation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Measured {
+    /// Its wall time.
+    pub wall: Duration,
+    /// The host heap while it ran, where the counting allocator is installed.
+    pub heap: Option<Heap>,
+}
+
+/// Invokes `loaded` with `request` in `sandbox`, measuring the invocation.
+pub fn invoke(loaded: &dyn Loaded, request: &[u8], sandbox: Option<&Path>) -> (Outcome, Measured) {
+    let started = Instant::now();
+    let (outcome, heap) = alloc::measure(|| loaded.invoke(request, sandbox));
+    (outcome, Measured { wall: started.elapsed(), heap })
+}
+
+/// Invokes `loaded` and checks every limit: what a layer does for each invocation.
+pub fn invoke_checked(loaded: &dyn Loaded, request: &[u8], sandbox: Option<&Path>, limits: &Limits) -> Outcome {
+    let (outcome, measured) = invoke(loaded, request, sandbox);
+    check(&outcome, &measured, request.len(), limits);
+    outcome
+}
+
+/// Loads `module` and, if accepted, invokes it once with every limit checked.
+pub fn run(embedder: &dyn Embedder, limits: &Limits, module: &[u8], request: &[u8], store: &Store) -> Outcome {
+    match embedder.load(module, store) {
+        Ok(loaded) => invoke_checked(&*loaded, request, None, limits),
+        Err(rejection) => Outcome::rejected(rejection),
+    }
+}
+
+/// How much longer than its deadline an invocation may take before the
+/// deadline oracle fires: an epoch tick to notice, the host's own work
+/// around the guest (instantiation, WASI calls, reading the output), and a
+/// busy 2-core machine's scheduling. Chosen from measurement: the longest
+/// invocation of the seeds and of 10-minute campaigns of every layer, with
+/// both cores busy, is listed in the README's limit table.
+pub fn tolerance(deadline: Duration) -> Duration {
+    Duration::from_secs(1).max(deadline)
+}
+
+/// The largest single host allocation an invocation may make: twice the
+/// largest buffer the ABI lets a guest or a request ask the host for (the
+/// request, a stored value, the response, a log, captured stdio, random
+/// bytes, a table's elements), and 1 MiB for the host's own bookkeeping.
+pub fn allocation_bound(limits: &Limits, request_len: usize) -> u64 {
+    let largest = [limits.max_host_buffer, Some(request_len as u64)].into_iter().flatten().max().unwrap_or(0);
+    2 * largest + (1 << 20)
+}
+
+/// The oracle: panics with `oracle:` when an invocation went past a limit
+/// its embedder declares.
+pub fn check(outcome: &Outcome, measured: &Measured, request_len: usize, limits: &Limits) {
+    let over = |what: &str, bound: u64, seen: u64| {
+        assert!(seen <= bound, "oracle: the {what} limit did not hold: {seen} bytes, the limit is {bound}");
+    };
+    if let Some(bound) = limits.max_response_bytes {
+        over("response", bound, outcome.response.len() as u64);
+    }
+    if let Some(bound) = limits.max_log_bytes {
+        over("log", bound, outcome.logs.iter().map(|line| line.len() as u64).sum());
+    }
+    if let Some(bound) = limits.max_stdio_bytes {
+        over("stdout", bound, outcome.stdout.len() as u64);
+        over("stderr", bound, outcome.stderr.len() as u64);
+    }
+    if let (Some(bound), Some(peak)) = (limits.max_memory_bytes, outcome.peak_memory_bytes) {
+        over("memory", bound, peak as u64);
+    }
+    if let (Some(bound), Some(peak)) = (limits.max_table_elements, outcome.peak_table_elements) {
+        assert!(peak as u64 <= bound, "oracle: the table limit did not hold: {peak} elements, the limit is {bound}");
+    }
+    if let Some(bound) = limits.max_host_calls {
+        let made = outcome.host_calls.len() as u64;
+        assert!(made <= bound, "oracle: the host-call limit did not hold: {made} calls, the limit is {bound}");
+    }
+    if let Some(deadline) = limits.deadline {
+        let wall = measured.wall;
+        assert!(
+            wall <= deadline + tolerance(deadline),
+            "oracle: the deadline did not hold: {} ms, deadline {} ms (tolerance {} ms)",
+            wall.as_millis(),
+            deadline.as_millis(),
+            tolerance(deadline).as_millis()
+        );
+    }
+    if let Some(heap) = measured.heap {
+        let bound = allocation_bound(limits, request_len);
+        assert!(
+            heap.largest as u64 <= bound,
+            "oracle: a host allocation of {} bytes during an invocation, past the {bound} bytes the policy implies",
+            heap.largest
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use contract::{End, HostCall, Stage};
+
+    fn limits() -> Limits {
+        crate::test_abi::abi(1024).limits
+    }
+
+    fn quiet() -> (Outcome, Measured) {
+        (Outcome::ended(Stage::Execute, End::Ok), Measured { wall: Duration::from_millis(5), heap: Some(Heap { largest: 4096, peak: 1 << 20 }) })
+    }
+
+    #[test]
+    fn stays_quiet_within_every_limit() {
+        let (outcome, measured) = quiet();
+        check(&outcome, &measured, 100, &limits());
+    }
+
+    #[test]
+    #[should_panic(expected = "oracle: the response limit did not hold: 1048577 bytes, the limit is 1048576")]
+    fn fires_on_a_response_past_its_cap() {
+        let (mut outcome, measured) = quiet();
+        outcome.response = vec![0; (1 << 20) + 1];
+        check(&outcome, &measured, 100, &limits());
+    }
+
+    #[test]
+    #[should_panic(expected = "oracle: the stdout limit did not hold: 65537 bytes, the limit is 65536")]
+    fn fires_on_stdout_past_its_cap() {
+        let (mut outcome, measured) = quiet();
+        outcome.stdout = vec![b'x'; (64 << 10) + 1];
+        check(&outcome, &measured, 100, &limits());
+    }
+
+    #[test]
+    #[should_panic(expected = "oracle: the log limit did not hold")]
+    fn fires_on_logs_past_their_cap() {
+        let (mut outcome, measured) = quiet();
+        outcome.logs = vec!["x".repeat(40 << 10), "y".repeat(40 << 10)];
+        check(&outcome, &measured, 100, &limits());
+    }
+
+    #[test]
+    #[should_panic(expected = "oracle: the memory limit did not hold: 16842752 bytes, the limit is 16777216")]
+    fn fires_on_memory_past_its_cap() {
+        let (mut outcome, measured) = quiet();
+        outcome.peak_memory_bytes = Some((16 << 20) + 65536);
+        check(&outcome, &measured, 100, &limits());
+    }
+
+    #[test]
+    #[should_panic(expected = "oracle: the table limit did not hold: 10001 elements, the limit is 10000")]
+    fn fires_on_a_table_past_its_cap() {
+        let (mut outcome, measured) = quiet();
+        outcome.peak_table_elements = Some(10_001);
+        check(&outcome, &measured, 100, &limits());
+    }
+
+    #[test]
+    #[should_panic(expected = "oracle: the host-call limit did not hold: 10001 calls, the limit is 10000")]
+    fn fires_on_more_host_calls_than_allowed() {
+        let (mut outcome, measured) = quiet();
+        outcome.host_calls = vec![HostCall { function: "log", result: Some(0) }; 10_001];
+        check(&outcome, &measured, 100, &limits());
+    }
+
+    #[test]
+    #[should_panic(expected = "oracle: the deadline did not hold: 2500 ms, deadline 1000 ms")]
+    fn fires_on_an_invocation_past_its_deadline_and_tolerance() {
+        let (outcome, mut measured) = quiet();
+        measured.wall = Duration::from_millis(2500);
+        check(&outcome, &measured, 100, &limits());
+    }
+
+    #[test]
+    #[should_panic(expected = "oracle: a host allocation of 4294967296 bytes during an invocation")]
+    fn fires_on_a_guest_sized_host_buffer() {
+        let (outcome, mut measured) = quiet();
+        measured.heap = Some(Heap { largest: 1 << 32, peak: 0 });
+        check(&outcome, &measured, 100, &limits());
+    }
+
+    #[test]
+    fn the_allocation_bound_covers_the_request_and_the_largest_buffer() {
+        assert_eq!(allocation_bound(&limits(), 100), 3 << 20);
+        assert_eq!(allocation_bound(&limits(), 4 << 20), (9 << 20));
+    }
+}
