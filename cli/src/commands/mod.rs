@@ -20,7 +20,7 @@ use harness::Target;
 
 /// Every fuzz target: each embedder's four, then `selftest`.
 pub fn targets() -> Vec<&'static Target> {
-    reference::TARGETS.iter().chain([&harness::targets::SELFTEST]).collect()
+    reference::TARGETS.iter().chain(&extism_embedder::TARGETS).chain([&harness::targets::SELFTEST]).collect()
 }
 
 /// The target called `name`, or an error listing the names.

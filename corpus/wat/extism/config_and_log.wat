@@ -1,0 +1,33 @@
+;; Reads the config key "key", logs its value, keeps it in a var, and
+;; answers with what var_get returns.
+(module
+  (import "extism:host/env" "alloc" (func $alloc (param i64) (result i64)))
+  (import "extism:host/env" "store_u8" (func $store_u8 (param i64 i32)))
+  (import "extism:host/env" "length" (func $length (param i64) (result i64)))
+  (import "extism:host/env" "output_set" (func $output_set (param i64 i64)))
+  (import "extism:host/env" "config_get" (func $config_get (param i64) (result i64)))
+  (import "extism:host/env" "var_set" (func $var_set (param i64 i64)))
+  (import "extism:host/env" "var_get" (func $var_get (param i64) (result i64)))
+  (import "extism:host/env" "log_info" (func $log_info (param i64)))
+  (import "extism:host/env" "get_log_level" (func $get_log_level (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "key")
+  ;; A kernel block holding the 3 bytes at 16.
+  (func $key (result i64)
+    (local $block i64) (local $i i32)
+    (local.set $block (call $alloc (i64.const 3)))
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $i) (i32.const 3)))
+      (call $store_u8 (i64.add (local.get $block) (i64.extend_i32_u (local.get $i))) (i32.load8_u offset=16 (local.get $i)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next)))
+    (local.get $block))
+  (func (export "run") (result i32)
+    (local $value i64)
+    (drop (call $get_log_level))
+    (local.set $value (call $config_get (call $key)))
+    (call $log_info (call $alloc (i64.const 1)))
+    (call $var_set (call $key) (local.get $value))
+    (local.set $value (call $var_get (call $key)))
+    (call $output_set (local.get $value) (call $length (local.get $value)))
+    (i32.const 0)))

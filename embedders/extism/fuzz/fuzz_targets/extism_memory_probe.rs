@@ -1,0 +1,9 @@
+#![no_main]
+// Layer 3 on Extism: well-formed plugins that probe memory bounds.
+/// Counts the host heap while a guest runs, for the host-allocation oracle.
+#[global_allocator]
+static ALLOCATOR: harness::alloc::Counting = harness::alloc::Counting;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    harness::Layer::MemoryProbe.run(extism_embedder::subject(), data);
+});

@@ -1,0 +1,117 @@
+//! Extism 1.30's defects written up in `findings/extism/`: each reproducer
+//! still shows its defect when known defects are reported (as `harness repro
+//! --report-known` replays it), and campaigns pass over it otherwise,
+//! labelled `known:<id>`. When a newer Extism fixes one, its test here fails:
+//! then the finding is closed and its entry leaves `abi::KNOWN_DEFECTS`.
+
+use std::os::unix::process::ExitStatusExt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use contract::Policy;
+use extism_embedder::abi::KNOWN_DEFECTS;
+use extism_embedder::{subject, subject_with};
+use harness::Subject;
+use harness::abi::known;
+use harness::embedder::{self, Store};
+
+fn findings() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../findings/extism")
+}
+
+/// The reproducer of finding `id`, checked against its WAT source.
+fn reproducer(id: &str) -> Vec<u8> {
+    let source = findings().join(format!("{id}.wat"));
+    let compiled = wat::parse_file(&source).unwrap_or_else(|error| panic!("{}: {error}", source.display()));
+    let binary = findings().join(format!("{id}.wasm"));
+    if std::env::var_os("UPDATE_SEEDS").is_some() {
+        std::fs::write(&binary, &compiled).unwrap();
+    }
+    let stored = std::fs::read(&binary).unwrap_or_default();
+    assert!(stored == compiled, "{} is stale: run UPDATE_SEEDS=1 cargo test --workspace --test known_findings", binary.display());
+    compiled
+}
+
+/// Extism with no defect known: every oracle reports what it sees.
+fn reporting() -> Subject {
+    let mut subject = subject_with(Policy::fuzzing()).unwrap();
+    subject.abi.known_defects.clear();
+    subject
+}
+
+/// The panic message of `run`, if it panicked.
+fn panic_of(run: impl FnOnce()) -> Option<String> {
+    let payload = catch_unwind(AssertUnwindSafe(run)).err()?;
+    payload.downcast_ref::<String>().cloned().or_else(|| payload.downcast_ref::<&str>().map(|text| (*text).to_owned()))
+}
+
+#[test]
+fn every_known_defect_has_a_write_up_and_a_reproducer() {
+    for defect in KNOWN_DEFECTS {
+        let id = defect.id();
+        let write_up = std::fs::read_to_string(findings().join(format!("{id}.md"))).unwrap_or_default();
+        assert!(write_up.contains("Extism 1.30.0") && write_up.contains("## Suggested fix"), "findings/extism/{id}.md");
+        reproducer(id);
+    }
+}
+
+#[test]
+fn declared_maximum_refused_still_reproduces() {
+    let module = reproducer("declared-maximum-refused");
+    let message = panic_of(|| {
+        harness::memory_probe::run_module(&reporting(), &module);
+    });
+    let expected = "oracle: call 0: the embedder ended at its memory limit, but the module asks for no memory past the cap";
+    assert!(message.as_deref().is_some_and(|message| message.starts_with(expected)), "{message:?}");
+    let passed_over = harness::memory_probe::run_module(subject(), &module);
+    assert!(passed_over.labels.contains(&known::label("declared-maximum-refused")), "{:?}", passed_over.labels);
+}
+
+#[test]
+fn max_pages_excludes_initial_memory_still_reproduces() {
+    let module = reproducer("max-pages-excludes-initial-memory");
+    let message = panic_of(|| {
+        harness::memory_probe::run_module(&reporting(), &module);
+    });
+    let expected = "oracle: the guest saw 33554432 bytes of memory, past the declared cap of 16777216";
+    assert_eq!(message.as_deref(), Some(expected));
+    let passed_over = harness::memory_probe::run_module(subject(), &module);
+    assert!(passed_over.labels.contains(&known::label("max-pages-excludes-initial-memory")), "{:?}", passed_over.labels);
+}
+
+/// Set in the child process that runs the crashing reproducer.
+const CRASH_CHILD: &str = "EXTISM_FINDING_CRASH_CHILD";
+
+#[test]
+fn unchecked_memory_bytes_still_crashes_the_host() {
+    let module = reproducer("unchecked-memory-bytes");
+    if std::env::var_os(CRASH_CHILD).is_some() {
+        // The child: this call is expected to take the process down.
+        embedder::run(&*subject().embedder, &module, b"", &Store::new());
+        return;
+    }
+    let test = "unchecked_memory_bytes_still_crashes_the_host";
+    let child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--nocapture", "--test-threads", "1"])
+        .env(CRASH_CHILD, "1")
+        .output()
+        .unwrap();
+    // SIGSEGV reading past the kernel's memory, or SIGABRT on the debug
+    // build's slice precondition check.
+    let signal = child.status.signal();
+    assert!(matches!(signal, Some(6 | 11)), "the host survived ({}): {}", child.status, String::from_utf8_lossy(&child.stderr));
+}
+
+#[test]
+fn layer_4_defuses_command_lists_that_would_read_outside_the_kernel_memory() {
+    use extism_embedder::host_api::calls::op_of;
+    use harness::commands::{ARGS, Command as Step, codec};
+    let mut args = [0u64; ARGS];
+    (args[0], args[1]) = (1000, 900u64.wrapping_neg());
+    let commands = [Step::Host { op: op_of("output_set").unwrap(), args }];
+    let file = codec::encode(&commands);
+    let report = harness::host_calls::run_command_list(subject(), &file);
+    assert!(report.labels.contains(&known::label("unchecked-memory-bytes")), "{:?}", report.labels);
+    assert_eq!(report.outcome.end, contract::End::Ok, "{}", report.outcome.end);
+}
