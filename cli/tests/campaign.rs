@@ -16,7 +16,7 @@ const HARNESS: &str = env!("CARGO_BIN_EXE_harness");
 fn campaign(out: &Path, time: &str) -> Command {
     let mut command = Command::new(HARNESS);
     command
-        .args(["campaign", "--targets", "selftest", "--time", time, "--timeout", "2", "--rss-limit-mb", "512", "--seed", "7"])
+        .args(["campaign", "--targets", "selftest", "--time", time, "--timeout", "1", "--rss-limit-mb", "512", "--seed", "7"])
         .arg("--out")
         .arg(out);
     command
@@ -36,7 +36,7 @@ fn files(dir: &Path) -> BTreeSet<String> {
 fn a_selftest_campaign_finds_groups_minimizes_and_reports_all_three_kinds() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("campaign");
-    let output: Output = campaign(&out, "90s").output().unwrap();
+    let output: Output = campaign(&out, "2m").output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "a campaign with findings exits 1\n{stderr}");
 

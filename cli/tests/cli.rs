@@ -119,3 +119,37 @@ fn repro_replays_structured_inputs_and_refuses_a_file_in_the_wrong_form() {
     let help = stdout(&harness(&["repro", "--help"]));
     assert!(help.contains("--input-kind") && help.contains("commands"), "{help}");
 }
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus/raw_bytes");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(["repro", "raw_bytes", seeds.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // As `| head -0` would: the reader goes away before the first line.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "{stderr}");
+}
+
+#[test]
+fn arguments_are_checked_before_any_long_work() {
+    let cases: [(&[&str], &str); 4] = [
+        (&["coverage", "--floor", "/no/such/floor.json"], "/no/such/floor.json"),
+        (&["campaign", "--rss-limit-mb", "0"], "--rss-limit-mb"),
+        (&["run", "raw_bytes", "--timeout", "0"], "--timeout"),
+        (&["campaign", "--time", "10 parsecs"], "--time"),
+    ];
+    for (args, expected) in cases {
+        let output = harness(args);
+        let error = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {error}");
+        assert!(error.contains(expected), "{args:?}: {error}");
+        assert!(!error.contains("building"), "{args:?} started building: {error}");
+    }
+}

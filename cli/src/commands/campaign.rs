@@ -64,7 +64,7 @@ fn add_coverage(settings: &campaign::Settings, llvm: LlvmTools, summary: &mut Su
         llvm,
     };
     let reports = coverage::run(&coverage_settings)?;
-    print!("{}", coverage::summary::table(&reports));
+    say(coverage::summary::table(&reports).trim_end())?;
     let html = format!("coverage/{COMBINED}/html/index.html");
     summary.coverage = Some(CampaignCoverage::from_reports(&reports, html));
     campaign::write_outputs(&settings.out, summary)

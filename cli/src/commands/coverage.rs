@@ -47,7 +47,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     }
     let settings = settings(args)?;
     let reports = coverage::run(&settings)?;
-    print!("{}", coverage::summary::table(&reports));
+    say(coverage::summary::table(&reports).trim_end())?;
     say(format!(
         "reports: {} (HTML: {})",
         settings.out.join("coverage.json").display(),
