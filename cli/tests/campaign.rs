@@ -140,3 +140,29 @@ fn a_killed_campaign_resumes_without_losing_findings_or_corpus() {
         .collect();
     assert!(loaded.iter().any(|count| *count >= corpus_before.len()), "rerun loaded {loaded:?}, first corpus had {}", corpus_before.len());
 }
+
+#[test]
+fn a_crash_that_no_replay_reproduces_is_still_reported_and_fails_the_campaign() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("campaign");
+    // Every input after the 50th of a process crashes: libFuzzer sees crashes,
+    // but a replay of any one input (in-process or by the fuzz binary) does not.
+    let output = campaign(&out, "20s").env("SELFTEST_CRASH_AFTER", "50").output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "a finding that does not reproduce still fails the campaign\n{stderr}");
+
+    let summary = read_json(&out.join("summary.json"));
+    let findings = summary["findings"].as_array().unwrap();
+    let lost = findings.iter().find(|finding| finding["reproduced"] == "no").unwrap_or_else(|| panic!("{findings:?}\n{stderr}"));
+    assert_eq!(lost["signature"]["kind"], "crash", "{lost}");
+    assert_eq!(lost["signature"]["location"], "not reproduced", "{lost}");
+    let inputs = lost["inputs"].as_array().unwrap();
+    assert!(!inputs.is_empty() && inputs.iter().all(|input| Path::new(input.as_str().unwrap()).is_file()), "inputs kept: {lost}");
+    assert!(lost["reproduce"].as_str().unwrap().starts_with("cargo fuzz run -s none --fuzz-dir targets selftest "), "{lost}");
+
+    let report = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
+    assert!(report.contains("not reproduced") && !report.contains("No crash, hang or out-of-memory was found"), "{report}");
+    let sarif = read_json(&out.join("results.sarif"));
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert!(results.iter().any(|result| result["message"]["text"].as_str().unwrap().contains("Reproduced: not reproduced")), "{sarif}");
+}

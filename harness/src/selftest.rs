@@ -8,13 +8,32 @@
 //! keep so its corpus grows as in a real campaign. It never touches an
 //! embedder, so the fuzzer stays close to its seeds (`crasi`, `hanf`, `oon` and
 //! a dictionary of the words) and finds all three kinds within seconds.
+//!
+//! With [`CRASH_AFTER`] set to N, every input after the first N a process
+//! ran crashes: a crash that depends on how long the process has been
+//! running, which no replay of the one input reproduces (for tests of the
+//! campaign's handling of findings that do not reproduce).
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use contract::{Outcome, Rejection, Stage};
 
 use crate::report::Report;
 
-/// Misbehaves according to the input's prefix.
+/// The environment variable that makes every input after the first N of a process crash.
+pub const CRASH_AFTER: &str = "SELFTEST_CRASH_AFTER";
+
+/// Misbehaves according to the input's prefix (or, with [`CRASH_AFTER`],
+/// according to how many inputs this process has run).
 pub fn run(data: &[u8]) -> Report {
+    static RUNS: AtomicU64 = AtomicU64::new(0);
+    static AFTER: OnceLock<Option<u64>> = OnceLock::new();
+    let runs = RUNS.fetch_add(1, Ordering::Relaxed) + 1;
+    let after = *AFTER.get_or_init(|| std::env::var(CRASH_AFTER).ok().and_then(|value| value.parse().ok()));
+    if after.is_some_and(|after| runs > after) {
+        panic!("selftest: crash after {runs} inputs in this process");
+    }
     if data.starts_with(b"crash") {
         panic!("selftest: crash requested by the input");
     }

@@ -61,19 +61,20 @@ impl FuzzOptions {
             limits: self.limits(),
             seed: self.seed,
             extra: self.libfuzzer_flags.clone(),
-            triage: triage_settings(harness, self.limits()),
+            triage: triage_settings(harness, self.limits(), Some(self.build())),
         })
     }
 }
 
 /// Triage replays with the fuzzing limits (the hang limit at most 5 s, since
 /// a true hang never ends) and minimizes each group for at most two minutes.
-pub fn triage_settings(harness: PathBuf, limits: Limits) -> triage::Settings {
+pub fn triage_settings(harness: PathBuf, limits: Limits, fuzz_build: Option<Build>) -> triage::Settings {
     let hang_limit = limits.time.clamp(Duration::from_secs(1), Duration::from_secs(5));
     triage::Settings {
         replayer: triage::Replayer { harness, limits: Limits { time: hang_limit, ..limits } },
         replays: 3,
         minimize_time: Duration::from_secs(120),
+        fuzz_build,
     }
 }
 

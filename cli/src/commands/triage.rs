@@ -33,7 +33,9 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     }
     let harness = std::env::current_exe().context("cannot find the harness binary")?;
     let limits = Limits { time: Duration::from_secs(args.timeout), rss_mb: args.rss_limit_mb };
-    let settings = super::fuzzing::triage_settings(harness, limits);
+    // The fuzz builds where campaigns put them, for artifacts replay does not reproduce.
+    let fuzz_build = super::fuzzing::fuzz_build(None, harness::fuzzer::Sanitizer::None);
+    let settings = super::fuzzing::triage_settings(harness, limits, Some(fuzz_build));
     let layout = Layout::new(&args.dir);
     let findings = if layout.summary().is_file() {
         let mut summary = Summary::read(&layout.summary())?;
@@ -60,7 +62,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             finding.target,
             finding.message,
             finding.sizes(),
-            if finding.deterministic { "deterministic" } else { "flaky" },
+            finding.reproducibility(),
             finding.reproduce
         ))?;
     }

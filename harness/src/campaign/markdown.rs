@@ -36,7 +36,7 @@ pub fn report(summary: &Summary, previous: Option<(&str, &Summary)>) -> String {
     if summary.findings.is_empty() {
         let _ = writeln!(text, "No crash, hang or out-of-memory was found.");
     } else {
-        let _ = writeln!(text, "| kind | target | where | message | size before → after (form) | deterministic | reproduce |");
+        let _ = writeln!(text, "| kind | target | where | message | size before → after (form) | reproduced | reproduce |");
         let _ = writeln!(text, "|---|---|---|---|---|---|---|");
         for finding in &summary.findings {
             let _ = writeln!(
@@ -47,7 +47,7 @@ pub fn report(summary: &Summary, previous: Option<(&str, &Summary)>) -> String {
                 finding.signature.location,
                 finding.message.replace('|', "\\|"),
                 finding.sizes(),
-                if finding.deterministic { "yes" } else { "flaky" },
+                finding.reproducibility(),
                 finding.reproduce
             );
         }

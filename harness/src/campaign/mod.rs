@@ -210,7 +210,7 @@ pub fn triage_into(summary: &mut Summary, settings: &Settings, layout: &Layout) 
                 finding.signature.text(),
                 finding.message,
                 finding.sizes(),
-                if finding.deterministic { "deterministic" } else { "flaky" }
+                finding.reproducibility()
             );
         }
         summary.slow_units.insert(target.name.to_owned(), triaged.slow.len());

@@ -52,8 +52,8 @@ fn result(finding: &Finding) -> Value {
         "ruleId": rule_id(finding.signature.kind),
         "level": "error",
         "message": { "text": format!(
-            "{} in target {}: {message}. Minimized: {}. Reproduce: {}",
-            finding.signature.kind.name(), finding.target, finding.sizes(), finding.reproduce
+            "{} in target {}: {message}. Minimized: {}. Reproduced: {}. Reproduce: {}",
+            finding.signature.kind.name(), finding.target, finding.sizes(), finding.reproducibility(), finding.reproduce
         ) },
         "locations": [{ "physicalLocation": {
             "artifactLocation": { "uri": uri },

@@ -3,7 +3,11 @@
 //! times to mark it deterministic or flaky, and record how to reproduce it.
 //!
 //! Every replay runs in a child `harness repro` process, so a hang or an
-//! out-of-memory input cannot take the triage down with it.
+//! out-of-memory input cannot take the triage down with it. An artifact that
+//! replay does not reproduce gets a second chance with the fuzz binary
+//! itself, as libFuzzer ran it; if that does not reproduce it either, it is
+//! still reported, marked not reproduced, with its inputs kept: no finding
+//! libFuzzer reported is lost.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::minimize;
 use crate::forms::InputKind;
-use crate::fuzzer::{FindingKind, Limits};
+use crate::fuzzer::{Build, FindingKind, Limits};
 use crate::replay::Record;
 use crate::targets::Target;
 
@@ -173,11 +177,47 @@ pub struct Finding {
     pub commands: Option<(usize, usize)>,
     /// Whether every replay of the minimized input showed the same signature.
     pub deterministic: bool,
+    /// How it was reproduced.
+    #[serde(default)]
+    pub reproduced: Reproduction,
     /// The command that reproduces it on stable.
     pub reproduce: String,
 }
 
+/// How triage reproduced a finding.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reproduction {
+    /// In-process, by `harness repro` (minimized, replayed for determinism).
+    #[default]
+    InProcess,
+    /// Only by the fuzz binary, as libFuzzer ran it (not minimized).
+    FuzzBinary,
+    /// By neither: libFuzzer reported it once (its inputs are kept).
+    No,
+}
+
+impl Reproduction {
+    /// For people: `yes`, `fuzz binary only`, `not reproduced`.
+    pub fn text(self) -> &'static str {
+        match self {
+            Reproduction::InProcess => "yes",
+            Reproduction::FuzzBinary => "fuzz binary only",
+            Reproduction::No => "not reproduced",
+        }
+    }
+}
+
 impl Finding {
+    /// For people: `deterministic`, `flaky`, `fuzz binary only` or `not reproduced`.
+    pub fn reproducibility(&self) -> &'static str {
+        match self.reproduced {
+            Reproduction::InProcess if self.deterministic => "deterministic",
+            Reproduction::InProcess => "flaky",
+            other => other.text(),
+        }
+    }
+
     /// Sizes before and after minimizing, and the form of the minimized input, for people.
     pub fn sizes(&self) -> String {
         match (self.form, self.commands) {
@@ -201,8 +241,6 @@ pub struct Triage {
     pub findings: Vec<Finding>,
     /// Slow units, listed apart.
     pub slow: Vec<PathBuf>,
-    /// Artifacts that did not reproduce (flaky or fixed since).
-    pub not_reproduced: Vec<PathBuf>,
 }
 
 /// Triage settings.
@@ -214,6 +252,9 @@ pub struct Settings {
     pub replays: u32,
     /// Time budget of the minimization of one group.
     pub minimize_time: Duration,
+    /// The fuzz build, for the second chance of an artifact that replay did
+    /// not reproduce; without it such an artifact is reported not reproduced.
+    pub fuzz_build: Option<Build>,
 }
 
 /// Triages the artifacts of `artifacts_dir` (files named `crash-*`,
@@ -222,6 +263,7 @@ pub struct Settings {
 pub fn triage(target: &Target, artifacts_dir: &Path, findings_dir: &Path, settings: &Settings) -> Result<Triage> {
     let mut result = Triage::default();
     let mut groups: BTreeMap<Signature, (Vec<PathBuf>, Replay)> = BTreeMap::new();
+    let mut unreproduced = Vec::new();
     for artifact in crate::replay::collect_inputs(&[artifacts_dir.to_path_buf()])? {
         let name = artifact.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
         match FindingKind::from_artifact_name(&name) {
@@ -235,13 +277,117 @@ pub fn triage(target: &Target, artifacts_dir: &Path, findings_dir: &Path, settin
         let replay = settings.replayer.replay(target.name, InputKind::Fuzz, &artifact)?;
         match replay.signature.clone() {
             Some(signature) => groups.entry(signature).or_insert_with(|| (Vec::new(), replay)).0.push(artifact),
-            None => result.not_reproduced.push(artifact),
+            None => unreproduced.push(artifact),
         }
     }
     for (signature, (inputs, replay)) in groups {
         result.findings.push(triage_group(target, signature, inputs, &replay, findings_dir, settings)?);
     }
+    for (signature, (inputs, reproduced, message)) in second_chance(target, unreproduced, findings_dir, settings)? {
+        result.findings.push(keep_group(target, signature, inputs, reproduced, message, findings_dir, settings)?);
+    }
     Ok(result)
+}
+
+/// Groups of artifacts that replay did not reproduce: by the signature the
+/// fuzz binary showed, or, where it showed none, by kind as not reproduced.
+type Unreproduced = BTreeMap<Signature, (Vec<PathBuf>, Reproduction, String)>;
+
+/// Replays each artifact that replay did not reproduce with the fuzz binary.
+fn second_chance(target: &Target, artifacts: Vec<PathBuf>, findings_dir: &Path, settings: &Settings) -> Result<Unreproduced> {
+    let mut groups = Unreproduced::new();
+    let scratch = findings_dir.join(format!(".{}-fuzz-binary", target.name));
+    for artifact in artifacts {
+        let name = artifact.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+        let reported = FindingKind::from_artifact_name(&name).unwrap_or(FindingKind::Crash);
+        let log = match &settings.fuzz_build {
+            Some(build) => {
+                std::fs::create_dir_all(&scratch).with_context(|| format!("cannot create {}", scratch.display()))?;
+                Some(build.replay(target.fuzz_dir, target.name, &artifact, settings.replayer.limits, &scratch.join(""))?)
+            }
+            None => None,
+        };
+        let (signature, reproduced, message) = match log.as_ref().and_then(|log| Some((log, *log.findings.first()?))) {
+            Some((log, kind)) => {
+                let panic = log.panics.first();
+                let location = match (kind, panic) {
+                    (FindingKind::Crash, Some((location, _))) => project_relative(location),
+                    (FindingKind::Crash, None) => "fuzz binary".to_owned(),
+                    _ => target.name.to_owned(),
+                };
+                let message = panic.map_or_else(|| format!("the fuzz binary reported a {}", kind.name()), |(_, message)| message.clone());
+                (Signature { kind, location }, Reproduction::FuzzBinary, message)
+            }
+            None => {
+                let message = format!("libFuzzer reported a {}; neither harness repro nor the fuzz binary reproduced it", reported.name());
+                (Signature { kind: reported, location: "not reproduced".to_owned() }, Reproduction::No, message)
+            }
+        };
+        groups.entry(signature).or_insert_with(|| (Vec::new(), reproduced, message)).0.push(artifact);
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(groups)
+}
+
+/// Records a group that replay did not reproduce, unminimized, with its
+/// inputs kept and the fuzz binary's command to reproduce it.
+fn keep_group(
+    target: &Target,
+    signature: Signature,
+    inputs: Vec<PathBuf>,
+    reproduced: Reproduction,
+    message: String,
+    findings_dir: &Path,
+    settings: &Settings,
+) -> Result<Finding> {
+    let folder = findings_dir.join(format!("{}-{}", target.name, signature.id()));
+    let kept = keep_inputs(&folder, &inputs)?;
+    let smallest = smallest(&kept)?;
+    let size = std::fs::metadata(&smallest).map(|meta| meta.len() as usize).unwrap_or(0);
+    let sanitizer = settings.fuzz_build.as_ref().map_or("none", |build| build.sanitizer.name());
+    let reproduce = format!("cargo fuzz run -s {sanitizer} --fuzz-dir {} {} {}", target.fuzz_dir, target.name, smallest.display());
+    std::fs::write(folder.join("reproduce.sh"), format!("#!/bin/sh\n{reproduce}\n"))
+        .with_context(|| format!("cannot write into {}", folder.display()))?;
+    let finding = Finding {
+        target: target.name.to_owned(),
+        signature,
+        message,
+        inputs: kept,
+        minimized: smallest,
+        size_before: size,
+        form: InputKind::Fuzz,
+        form_size_before: size,
+        size_after: size,
+        commands: None,
+        deterministic: false,
+        reproduced,
+        reproduce,
+    };
+    let json = serde_json::to_string_pretty(&finding)?;
+    std::fs::write(folder.join("finding.json"), json).with_context(|| format!("cannot write into {}", folder.display()))?;
+    Ok(finding)
+}
+
+/// Copies a group's artifacts into `<folder>/inputs/`; returns the copies.
+fn keep_inputs(folder: &Path, inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let inputs_dir = folder.join("inputs");
+    std::fs::create_dir_all(&inputs_dir).with_context(|| format!("cannot create {}", inputs_dir.display()))?;
+    let mut kept = Vec::new();
+    for input in inputs {
+        let copy = inputs_dir.join(input.file_name().unwrap_or_default());
+        std::fs::copy(input, &copy).with_context(|| format!("cannot copy {}", input.display()))?;
+        kept.push(copy);
+    }
+    Ok(kept)
+}
+
+/// The smallest of `files`.
+fn smallest(files: &[PathBuf]) -> Result<PathBuf> {
+    files
+        .iter()
+        .min_by_key(|path| std::fs::metadata(path).map(|meta| meta.len()).unwrap_or(u64::MAX))
+        .cloned()
+        .ok_or_else(|| anyhow!("empty finding group"))
 }
 
 fn triage_group(
@@ -253,19 +399,8 @@ fn triage_group(
     settings: &Settings,
 ) -> Result<Finding> {
     let folder = findings_dir.join(format!("{}-{}", target.name, signature.id()));
-    let inputs_dir = folder.join("inputs");
-    std::fs::create_dir_all(&inputs_dir).with_context(|| format!("cannot create {}", inputs_dir.display()))?;
-    let mut kept = Vec::new();
-    for input in &inputs {
-        let copy = inputs_dir.join(input.file_name().unwrap_or_default());
-        std::fs::copy(input, &copy).with_context(|| format!("cannot copy {}", input.display()))?;
-        kept.push(copy);
-    }
-    let smallest = kept
-        .iter()
-        .min_by_key(|path| std::fs::metadata(path).map(|meta| meta.len()).unwrap_or(u64::MAX))
-        .cloned()
-        .ok_or_else(|| anyhow!("empty finding group"))?;
+    let kept = keep_inputs(&folder, &inputs)?;
+    let smallest = smallest(&kept)?;
     let original = std::fs::read(&smallest).with_context(|| format!("cannot read {}", smallest.display()))?;
     let minimized_path = folder.join("minimized");
     let probe_path = folder.join(".probe");
@@ -302,6 +437,7 @@ fn triage_group(
         size_after: minimized.input.len(),
         commands: minimized.commands,
         deterministic,
+        reproduced: Reproduction::InProcess,
         reproduce,
     };
     let json = serde_json::to_string_pretty(&finding)?;
@@ -367,6 +503,7 @@ mod tests {
             size_after: 164,
             commands: Some((24, 2)),
             deterministic: true,
+            reproduced: Reproduction::InProcess,
             reproduce: reproduce_command("host_calls", InputKind::Commands, Path::new("f/minimized")),
         };
         assert_eq!(finding.sizes(), "600 B fuzz input; commands 24 → 2 (2134 → 164 B)");
@@ -383,6 +520,34 @@ mod tests {
         }
         let read: Finding = serde_json::from_value(old).unwrap();
         assert_eq!((read.form, read.commands), (InputKind::Fuzz, None));
+    }
+
+    #[test]
+    fn how_a_finding_was_reproduced_is_shown_and_recorded() {
+        let finding = |deterministic, reproduced| Finding {
+            target: "selftest".to_owned(),
+            signature: Signature { kind: FindingKind::Crash, location: "not reproduced".to_owned() },
+            message: String::new(),
+            inputs: Vec::new(),
+            minimized: PathBuf::from("m"),
+            size_before: 1,
+            form: InputKind::Fuzz,
+            form_size_before: 1,
+            size_after: 1,
+            commands: None,
+            deterministic,
+            reproduced,
+            reproduce: String::new(),
+        };
+        assert_eq!(finding(true, Reproduction::InProcess).reproducibility(), "deterministic");
+        assert_eq!(finding(false, Reproduction::InProcess).reproducibility(), "flaky");
+        assert_eq!(finding(false, Reproduction::FuzzBinary).reproducibility(), "fuzz binary only");
+        let lost = serde_json::to_value(finding(false, Reproduction::No)).unwrap();
+        assert_eq!(lost["reproduced"], "no");
+        // A finding.json from before the field was added was reproduced in-process.
+        let mut old = lost;
+        old.as_object_mut().unwrap().remove("reproduced");
+        assert_eq!(serde_json::from_value::<Finding>(old).unwrap().reproduced, Reproduction::InProcess);
     }
 
     #[cfg(unix)]

@@ -34,6 +34,16 @@ pub enum Sanitizer {
     Address,
 }
 
+impl Sanitizer {
+    /// The name cargo-fuzz's `-s` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Sanitizer::None => "none",
+            Sanitizer::Address => "address",
+        }
+    }
+}
+
 /// ASan options wasmtime's signal-based traps need.
 pub const ASAN_OPTIONS: &str = "allow_user_segv_handler=1:handle_segv=1:handle_sigill=0:handle_sigfpe=1:detect_leaks=0";
 
@@ -45,11 +55,7 @@ impl Build {
         if self.sanitizer == Sanitizer::Address {
             command.arg("+nightly").env("ASAN_OPTIONS", ASAN_OPTIONS);
         }
-        let sanitizer = match self.sanitizer {
-            Sanitizer::None => "none",
-            Sanitizer::Address => "address",
-        };
-        command.args(["fuzz", subcommand, "-s", sanitizer, "--fuzz-dir"]).arg(self.repo.join(fuzz_dir));
+        command.args(["fuzz", subcommand, "-s", self.sanitizer.name(), "--fuzz-dir"]).arg(self.repo.join(fuzz_dir));
         command.arg("--target-dir").arg(self.target_dir(fuzz_dir));
         command
     }
@@ -91,6 +97,32 @@ impl Build {
             built.push(fuzz_dir);
         }
         Ok(())
+    }
+
+    /// Replays `input` with the fuzz binary of `target` itself, as libFuzzer
+    /// ran it while fuzzing (`cargo fuzz run <target> <input>` with the
+    /// per-input limits): triage's second chance for an artifact that an
+    /// in-process replay did not reproduce. An artifact the binary writes goes
+    /// under `artifact_prefix`. Returns what its log said (findings, panics).
+    pub fn replay(&self, fuzz_dir: &str, target: &str, input: &Path, limits: Limits, artifact_prefix: &Path) -> Result<FuzzerLog> {
+        let mut command = self.cargo_fuzz("run", fuzz_dir);
+        command.arg(target).arg(input).arg("--").args([
+            format!("-timeout={}", limits.timeout_secs()),
+            format!("-rss_limit_mb={}", limits.rss_mb),
+            format!("-artifact_prefix={}", artifact_prefix.display()),
+        ]);
+        let output = command.output().context("cannot run cargo fuzz run")?;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if !stderr.contains("Running: ") {
+            let last = stderr.lines().rev().find(|line| !line.trim().is_empty()).unwrap_or("no output");
+            bail!("the fuzz binary of {target} did not run {}: {last}", input.display());
+        }
+        let mut log = FuzzerLog::parse(&stderr);
+        if !output.status.success() && log.findings.is_empty() {
+            // Killed or aborted before libFuzzer could say why: still a crash.
+            log.findings.push(FindingKind::Crash);
+        }
+        Ok(log)
     }
 
     /// The target folder of the coverage builds of the package `fuzz_dir`:
