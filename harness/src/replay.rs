@@ -2,10 +2,11 @@
 //! do: each input runs on its own thread, panics are caught so the rest still
 //! run, and an input that runs past a wall-clock limit is reported as a hang.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::Once;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -145,11 +146,15 @@ impl Limits {
 /// Runs one input through `layer` on its own thread, within time and memory limits.
 ///
 /// A hung or memory-hungry input keeps its thread: the process should report
-/// it and, after an oom, stop replaying.
+/// it and, after an oom, stop replaying. Once the input has panicked, the
+/// time limit no longer applies: printing the panic (a backtrace of a large
+/// debug binary takes seconds to symbolize) is not the input hanging.
 pub fn replay_within(layer: impl FnOnce(&[u8]) -> Report + Send + 'static, data: Vec<u8>, limits: Limits) -> Verdict {
     install_panic_hook();
+    let id = NEXT_REPLAY.fetch_add(1, Ordering::Relaxed);
     let (sender, receiver) = mpsc::channel();
     let spawned = std::thread::Builder::new().name("replay".to_owned()).stack_size(16 << 20).spawn(move || {
+        REPLAY_ID.with(|slot| slot.set(id));
         let result = panic::catch_unwind(AssertUnwindSafe(|| layer(&data)));
         let verdict = match result {
             Ok(report) => Verdict::Ran(Box::new(report)),
@@ -176,7 +181,7 @@ pub fn replay_within(layer: impl FnOnce(&[u8]) -> Report + Send + 'static, data:
         if resident_mb().is_some_and(|rss| rss > limits.rss_mb) {
             return Verdict::OutOfMemory(limits.rss_mb);
         }
-        if started.elapsed() >= limits.time {
+        if started.elapsed() >= limits.time && PANICKING_REPLAY.load(Ordering::Relaxed) != id {
             return Verdict::Hung(limits.time);
         }
     }
@@ -200,9 +205,17 @@ pub fn replay_file(layer: impl FnOnce(&[u8]) -> Report + Send + 'static, path: &
 
 thread_local! {
     static LAST_PANIC_LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// The id of the replay running on this thread (0: not a replay thread).
+    static REPLAY_ID: Cell<u64> = const { Cell::new(0) };
 }
 
-/// Chains a hook that remembers where the replay thread panicked.
+/// The id the next replay gets.
+static NEXT_REPLAY: AtomicU64 = AtomicU64::new(1);
+/// The id of the replay that panicked last.
+static PANICKING_REPLAY: AtomicU64 = AtomicU64::new(0);
+
+/// Chains a hook that remembers where the replay thread panicked, and that
+/// it did, before the panic is printed.
 fn install_panic_hook() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
@@ -210,6 +223,10 @@ fn install_panic_hook() {
         panic::set_hook(Box::new(move |info| {
             let location = info.location().map(|at| format!("{}:{}:{}", at.file(), at.line(), at.column()));
             LAST_PANIC_LOCATION.with(|slot| *slot.borrow_mut() = location);
+            let id = REPLAY_ID.with(Cell::get);
+            if id != 0 {
+                PANICKING_REPLAY.store(id, Ordering::Relaxed);
+            }
             previous(info);
         }));
     });
@@ -236,6 +253,30 @@ mod tests {
 
     fn panics(_: &[u8]) -> Report {
         panic!("oracle: deliberately wrong")
+    }
+
+    fn panics_slowly(_: &[u8]) -> Report {
+        /// Unwinding past it takes longer than the replay's time limit, as
+        /// printing a backtrace of a large binary can.
+        struct Slow;
+        impl Drop for Slow {
+            fn drop(&mut self) {
+                std::thread::sleep(Duration::from_millis(300));
+            }
+        }
+        let _slow = Slow;
+        panic!("oracle: slow to report")
+    }
+
+    #[test]
+    fn a_panic_slower_to_report_than_the_time_limit_is_a_crash_not_a_hang() {
+        let limits = Limits { time: Duration::from_millis(50), ..Limits::default() };
+        match replay_within(panics_slowly, Vec::new(), limits) {
+            Verdict::Crashed { message, .. } => assert_eq!(message, "oracle: slow to report"),
+            other => panic!("{other:?}"),
+        }
+        // A replay that spins is still a hang, after one that panicked.
+        assert!(matches!(replay_within(spins, Vec::new(), limits), Verdict::Hung(_)));
     }
 
     fn spins(_: &[u8]) -> Report {
