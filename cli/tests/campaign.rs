@@ -166,3 +166,24 @@ fn a_crash_that_no_replay_reproduces_is_still_reported_and_fails_the_campaign() 
     let results = sarif["runs"][0]["results"].as_array().unwrap();
     assert!(results.iter().any(|result| result["message"]["text"].as_str().unwrap().contains("Reproduced: not reproduced")), "{sarif}");
 }
+
+#[test]
+fn a_seed_that_is_itself_a_finding_is_set_aside_and_fuzzing_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("campaign");
+    // The campaign's corpus (resumed by a campaign with this --out) holds a crashing input.
+    std::fs::create_dir_all(out.join("corpus/selftest")).unwrap();
+    std::fs::write(out.join("corpus/selftest/crashing-seed"), "crash!").unwrap();
+    let output = campaign(&out, "15s").output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+
+    let summary = read_json(&out.join("summary.json"));
+    let target = &summary["targets"]["selftest"];
+    assert_eq!(target["stopped_early"], Value::Null, "{target}\n{stderr}");
+    assert!(target["set_aside"].as_u64().unwrap() >= 1, "{target}");
+    assert!(target["fuzzer_runs"].as_u64().unwrap() >= 2 && target["execs"].as_u64().unwrap() > 100, "fuzzing went on: {target}");
+    assert!(!out.join("corpus/selftest/crashing-seed").exists(), "set aside");
+    let findings = summary["findings"].as_array().unwrap();
+    assert!(findings.iter().any(|finding| finding["signature"]["location"].as_str().unwrap().starts_with("harness/src/selftest.rs:")), "{findings:?}");
+}

@@ -29,6 +29,9 @@ pub fn report(summary: &Summary, previous: Option<(&str, &Summary)>) -> String {
             target.corpus_before, target.corpus_fuzzed, target.corpus_after, target.peak_rss_mb
         );
     }
+    for (name, target) in summary.targets.iter().filter(|(_, target)| target.set_aside > 0) {
+        let _ = writeln!(text, "\n**{name}:** {} seed or corpus input(s) were findings themselves: set aside (triaged below), fuzzing went on.", target.set_aside);
+    }
     for (name, target) in summary.targets.iter().filter(|(_, target)| target.stopped_early.is_some()) {
         let _ = writeln!(text, "\n**{name} stopped early:** {}", target.stopped_early.as_deref().unwrap_or_default());
     }

@@ -140,6 +140,9 @@ fn fuzz_target(settings: &Settings, layout: &Layout, target: &'static Target, ti
     if let Some(reason) = &result.stopped_early {
         eprintln!("   {}: stopped early: {reason}", target.name);
     }
+    if result.set_aside > 0 {
+        eprintln!("   {}: set aside {} seed or corpus input(s) that were findings themselves (triaged below)", target.name, result.set_aside);
+    }
     let corpus_fuzzed = count(&corpus);
     eprintln!("   {}: merging and minimizing the corpus ({corpus_fuzzed} files)", target.name);
     let (_, corpus_after) = libfuzzer::merge_corpus(&settings.build, &job)?;
@@ -168,6 +171,7 @@ fn fuzz_target(settings: &Settings, layout: &Layout, target: &'static Target, ti
         findings_by_kind,
         fuzzer_runs: result.runs,
         stopped_early: result.stopped_early,
+        set_aside: result.set_aside,
     })
 }
 

@@ -61,6 +61,9 @@ pub struct TargetSummary {
     pub fuzzer_runs: u32,
     /// Why fuzzing stopped before its budget, if it did.
     pub stopped_early: Option<String>,
+    /// Seed and corpus inputs set aside because they were findings themselves.
+    #[serde(default)]
+    pub set_aside: usize,
 }
 
 impl Summary {

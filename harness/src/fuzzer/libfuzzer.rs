@@ -213,6 +213,8 @@ pub struct FuzzResult {
     pub runs: u32,
     /// Why fuzzing stopped early, if it did.
     pub stopped_early: Option<String>,
+    /// Seed and corpus inputs set aside because they were findings themselves.
+    pub set_aside: usize,
 }
 
 impl FuzzResult {
@@ -223,8 +225,46 @@ impl FuzzResult {
     }
 }
 
+/// Sets aside every input of the corpus and the seeds with the contents of
+/// `artifact`, a finding libFuzzer made while loading them. Corpus copies
+/// are removed (the artifact keeps the input); seed folders, which belong
+/// to the repository, are replaced in `seeds` by one copy without them,
+/// `<corpus>.seeds/` beside the corpus. Returns how many were set aside.
+fn set_aside(job: &FuzzJob, artifact: &Path, seeds: &mut Vec<PathBuf>) -> Result<usize> {
+    let finding = std::fs::read(artifact).with_context(|| format!("cannot read {}", artifact.display()))?;
+    let matches = |file: &Path| std::fs::read(file).is_ok_and(|bytes| bytes == finding);
+    let mut count = 0;
+    for file in crate::replay::collect_inputs(&[job.corpus.clone()])? {
+        if matches(&file) {
+            std::fs::remove_file(&file).with_context(|| format!("cannot remove {}", file.display()))?;
+            count += 1;
+        }
+    }
+    let seed_files = crate::replay::collect_inputs(seeds)?;
+    if !seed_files.iter().any(|file| matches(file)) {
+        return Ok(count);
+    }
+    let copy = job.corpus.with_extension("seeds");
+    let fresh = copy.with_extension("seeds.new");
+    let _ = std::fs::remove_dir_all(&fresh);
+    std::fs::create_dir_all(&fresh).with_context(|| format!("cannot create {}", fresh.display()))?;
+    for (index, file) in seed_files.iter().enumerate() {
+        if matches(file) {
+            count += 1;
+        } else {
+            let name = format!("{index:05}-{}", file.file_name().unwrap_or_default().to_string_lossy());
+            std::fs::copy(file, fresh.join(name)).with_context(|| format!("cannot copy {}", file.display()))?;
+        }
+    }
+    let _ = std::fs::remove_dir_all(&copy);
+    std::fs::rename(&fresh, &copy).with_context(|| format!("cannot create {}", copy.display()))?;
+    *seeds = vec![copy];
+    Ok(count)
+}
+
 /// Fuzzes `job.target` for `job.time`, restarting libFuzzer after each
-/// finding, and calls `progress` on every status line.
+/// finding (setting aside a seed or corpus input that is itself one), and
+/// calls `progress` on every status line.
 pub fn fuzz(build: &Build, job: &FuzzJob, mut progress: impl FnMut(&Status, usize)) -> Result<FuzzResult> {
     for dir in [&job.corpus, &job.artifacts] {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -236,10 +276,11 @@ pub fn fuzz(build: &Build, job: &FuzzJob, mut progress: impl FnMut(&Status, usiz
         .with_context(|| format!("cannot open {}", job.log.display()))?;
     let started = Instant::now();
     let mut result = FuzzResult::default();
+    let mut seeds = job.seeds.clone();
     while let Some(remaining) = job.time.checked_sub(started.elapsed()).filter(|left| left.as_secs() >= 2) {
         let mut command = build.cargo_fuzz("run", &job.fuzz_dir);
         let flags = libfuzzer_flags(job, remaining, result.runs);
-        command.arg(&job.target).arg(&job.corpus).args(&job.seeds).arg("--").args(flags);
+        command.arg(&job.target).arg(&job.corpus).args(&seeds).arg("--").args(flags);
         command.stdout(Stdio::null()).stderr(Stdio::piped());
         let mut child = command.spawn().context("cannot run cargo fuzz run")?;
         result.runs += 1;
@@ -263,8 +304,18 @@ pub fn fuzz(build: &Build, job: &FuzzJob, mut progress: impl FnMut(&Status, usiz
             break;
         }
         if found && !log.inited {
-            result.stopped_early = Some("a seed input is itself a finding; fuzzing this target cannot go on until it is fixed or removed".to_owned());
-            break;
+            // A seed or corpus input is itself a finding: its artifact keeps
+            // it for triage; fuzzing goes on from the rest.
+            let set_aside = match log.artifacts.last() {
+                Some(artifact) => set_aside(job, artifact, &mut seeds)?,
+                None => 0,
+            };
+            if set_aside == 0 {
+                result.stopped_early = Some("a seed input is itself a finding and could not be set aside; fuzzing this target cannot go on until it is fixed or removed".to_owned());
+                break;
+            }
+            result.set_aside += set_aside;
+            continue;
         }
         if !found {
             break;
