@@ -343,15 +343,52 @@ impl Kernel {
         self.init()?;
         let position = self.root(POSITION)?;
         self.set_root(POSITION, 0)?;
-        let end = BLOCKS + u64::from(position as u32);
-        if end > self.size() {
-            return Err(Stop::Trap);
-        }
-        for address in BLOCKS..end {
-            self.write(address as u32, 1, u64::from(UNUSED))?;
-        }
+        self.memset(BLOCKS as u32, UNUSED, position as u32)?;
         for field in [ERROR, INPUT_OFFSET, INPUT_LENGTH, OUTPUT_OFFSET, OUTPUT_LENGTH] {
             self.set_root(field, 0)?;
+        }
+        Ok(())
+    }
+
+    /// The kernel's `memset(dest, value, n)` as compiled to Wasm, whose
+    /// 32-bit address arithmetic wraps: bytes up to a 4-byte boundary, then
+    /// words while the word count is positive as an `i32`, then the last
+    /// bytes after the words' (wrapped) end, each loop running while its
+    /// address is below its (wrapped) end. So a huge `n` (a position that
+    /// wrapped below zero) writes a few bytes and does not trap.
+    fn memset(&mut self, dest: u32, value: u8, n: u32) -> Result<(), Stop> {
+        let value = u64::from(value);
+        let (mut tail_start, tail) = (dest, n);
+        let tail = if n >= 16 {
+            let align = dest.wrapping_neg() & 3;
+            let words_start = dest.wrapping_add(align);
+            self.write_bytes(dest, words_start, value)?;
+            let rest = n.wrapping_sub(align);
+            let words = rest & !3;
+            tail_start = words_start.wrapping_add(words);
+            if words as i32 >= 1 {
+                let end = u64::from(words_start) + u64::from(words);
+                if end > self.size() {
+                    return Err(Stop::Trap);
+                }
+                self.write_bytes(words_start, tail_start, value)?;
+            }
+            rest & 3
+        } else {
+            tail
+        };
+        if tail != 0 {
+            // A do-while loop: the first byte is written even if the end wrapped.
+            self.write(tail_start, 1, value)?;
+            self.write_bytes(tail_start.wrapping_add(1), tail_start.wrapping_add(tail), value)?;
+        }
+        Ok(())
+    }
+
+    /// Writes `value` to every byte from `start` while below `end`.
+    fn write_bytes(&mut self, start: u32, end: u32, value: u64) -> Result<(), Stop> {
+        for address in start..end {
+            self.write(address, 1, value)?;
         }
         Ok(())
     }
