@@ -94,6 +94,10 @@ impl HostApi for ExtismHostApi {
                     defused.extend(calls::clear_output_and_error());
                 }
             } else {
+                // Read after the call: also when a WASI call ends the run
+                // early, with an error the model does not predict, so both
+                // are cleared before each WASI call too.
+                defused = clear_before_wasi(&defused);
                 defused.extend(calls::clear_output_and_error());
             }
         }
@@ -132,4 +136,18 @@ pub fn store() -> &'static Store {
             .map(|(key, value)| (key.to_vec(), value.to_vec()))
             .collect()
     })
+}
+
+/// `commands` with the output and the error cleared before each WASI call
+/// (once: a clearing already there is not repeated).
+fn clear_before_wasi(commands: &[Command]) -> Vec<Command> {
+    let clear = calls::clear_output_and_error();
+    let mut cleared = Vec::with_capacity(commands.len());
+    for command in commands {
+        if matches!(command, Command::Wasi { .. }) && !cleared.ends_with(&clear) {
+            cleared.extend(clear.iter().cloned());
+        }
+        cleared.push(command.clone());
+    }
+    cleared
 }
