@@ -13,7 +13,9 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::forms::InputKind;
 use crate::report::Report;
+use crate::targets::Target;
 
 
 /// How replaying one input ended.
@@ -195,6 +197,28 @@ pub fn resident_mb() -> Option<u64> {
     let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
     let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
     Some(pages * 4096 / (1 << 20))
+}
+
+/// Replays the regression inputs of `target` kept under `regressions`: fuzz
+/// inputs in `<target>/`, inputs in its structured form in
+/// `<target>/<form>/` (what `harness promote` writes); returns each with its
+/// verdict. An input not in the form its folder names is an error.
+pub fn replay_regressions(target: &'static Target, regressions: &Path) -> Result<Vec<(PathBuf, Verdict)>> {
+    let dir = regressions.join(target.name);
+    let mut verdicts = Vec::new();
+    for kind in std::iter::once(InputKind::Fuzz).chain(target.structured()) {
+        let dir = if kind == InputKind::Fuzz { dir.clone() } else { dir.join(kind.name()) };
+        if !dir.is_dir() {
+            continue;
+        }
+        for path in collect_inputs(&[dir])? {
+            let data = std::fs::read(&path).with_context(|| format!("{}", path.display()))?;
+            target.check(kind, &data).map_err(|error| anyhow::anyhow!("{}: {error}", path.display()))?;
+            let verdict = replay_within(move |data| target.run_as(kind, data), data, Limits::default());
+            verdicts.push((path, verdict));
+        }
+    }
+    Ok(verdicts)
 }
 
 /// Reads and replays one file.

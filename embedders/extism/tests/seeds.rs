@@ -81,3 +81,17 @@ fn write_host_calls_seeds(dir: &Path) {
         }
     }
 }
+
+/// The inputs of this suite's own mistakes, fixed, in `corpus/regressions/<target>/`
+/// (and `<target>/<form>/`): each replays without a finding.
+#[test]
+fn regression_inputs_replay_without_findings() {
+    let mut replayed = 0;
+    for target in &extism_embedder::TARGETS {
+        for (path, verdict) in harness::replay::replay_regressions(target, &corpus().join("regressions")).unwrap() {
+            assert!(!verdict.is_finding(), "{}: {}", path.display(), verdict.summary());
+            replayed += 1;
+        }
+    }
+    assert!(replayed >= 3, "only {replayed} regression inputs");
+}

@@ -42,16 +42,8 @@ fn replay_form(name: &str, kind: InputKind, dir: &Path) -> Vec<(PathBuf, Verdict
 #[test]
 fn regression_inputs_replay_without_findings() {
     for target in &reference::TARGETS {
-        let dir = corpus("regressions").join(target.name);
-        let forms = std::iter::once(InputKind::Fuzz).chain(target.structured());
-        for kind in forms {
-            let dir = if kind == InputKind::Fuzz { dir.clone() } else { dir.join(kind.name()) };
-            if !dir.is_dir() {
-                continue;
-            }
-            for (path, verdict) in replay_form(target.name, kind, &dir) {
-                assert!(!verdict.is_finding(), "{}: {}", path.display(), verdict.summary());
-            }
+        for (path, verdict) in replay::replay_regressions(target, &corpus("regressions")).unwrap() {
+            assert!(!verdict.is_finding(), "{}: {}", path.display(), verdict.summary());
         }
     }
 }

@@ -29,6 +29,10 @@ pub trait ReferenceHost: Send + Sync {
     fn new_state(&self) -> Box<dyn Any + Send> {
         Box::new(())
     }
+
+    /// What the runtime does before the module runs (Extism's kernel takes
+    /// memory for the request, charged with [`WatchedLimits::charge`]).
+    fn start(&self, _state: &mut WasmiState) {}
 }
 
 /// wasmi's own [`wasmi::StoreLimits`], watched: records whether the module
@@ -47,6 +51,16 @@ impl WatchedLimits {
     /// wasmi's `limits`, with the cap on all memories together.
     pub fn new(limits: wasmi::StoreLimits, cap_bytes: Option<u64>) -> WatchedLimits {
         WatchedLimits { limits, cap_bytes, total_bytes: 0, asked_past_cap: false }
+    }
+
+    /// Charges memory the runtime holds for the module outside the module's
+    /// own memories, under the same cap (Extism's kernel memory); charging
+    /// past the cap counts as asking past it.
+    pub fn charge(&mut self, bytes: u64) {
+        self.total_bytes = self.total_bytes.saturating_add(bytes);
+        if self.cap_bytes.is_some_and(|cap| self.total_bytes > cap) {
+            self.asked_past_cap = true;
+        }
     }
 }
 

@@ -28,7 +28,7 @@ pub mod wasmi_diff;
 use std::sync::Arc;
 
 use arbitrary::Unstructured;
-use contract::{Outcome, Rejection};
+use contract::{End, Outcome, Rejection, Resource};
 
 use crate::abi::{Abi, known};
 use crate::report::Report;
@@ -137,7 +137,8 @@ fn run_probes(subject: &Subject, u: &mut Unstructured<'_>) -> Report {
         if let Some(id) = known {
             add_label(&mut labels, known::label(id));
         }
-        differential(abi, &compiled.wasmi, &bytes, index, &request, &outcome, &mut labels);
+        let call = Call { index, request: &request, asks_past_cap: refusal_allowed };
+        differential(abi, &compiled.wasmi, &bytes, &call, &outcome, &mut labels);
         last = Some(outcome);
     }
     match last {
@@ -168,7 +169,7 @@ fn run_module_as(subject: &Subject, bytes: Vec<u8>, generator: &str) -> Report {
     };
     let outcome = crate::limits::invoke_checked(&*compiled.loaded, b"", None, &abi.limits);
     check_cap(abi, &outcome, uncapped_bytes(abi, known::initial_memory_bytes(&bytes)), &mut labels);
-    differential(abi, &compiled.wasmi, &bytes, 0, b"", &outcome, &mut labels);
+    differential(abi, &compiled.wasmi, &bytes, &Call { index: 0, request: b"", asks_past_cap: false }, &outcome, &mut labels);
     report(outcome, labels, bytes)
 }
 
@@ -181,26 +182,33 @@ fn label_cached(lookup: Lookup, labels: &mut Vec<String>) -> Result<Arc<Compiled
     Ok(compiled)
 }
 
+/// One call of a module, for the differential.
+struct Call<'a> {
+    /// Its number in the input's calls.
+    index: usize,
+    /// Its request.
+    request: &'a [u8],
+    /// Whether the spec model knows it asks for growth past the cap or past
+    /// 4 GiB, which wasmi refuses before its limiter sees it.
+    asks_past_cap: bool,
+}
+
 /// Runs the same call of `module` on wasmi and compares; labels the calls
 /// it could not compare. wasmi does not show growth past a declared maximum
 /// (it refuses that before asking its limiter), so a known refusal of
 /// declared maxima excuses any memory refusal of a module that declares one;
 /// with the cap known to exclude the initial memory, runs that asked wasmi
-/// for more than the cap are not compared.
-fn differential(
-    abi: &Abi,
-    wasmi: &Result<WasmiModule, String>,
-    module: &[u8],
-    call: usize,
-    request: &[u8],
-    outcome: &Outcome,
-    labels: &mut Vec<String>,
-) {
+/// for more than the cap are not compared; nor are calls the spec model
+/// knows ask past the cap that the embedder ended at its memory limit.
+fn differential(abi: &Abi, wasmi: &Result<WasmiModule, String>, module: &[u8], call: &Call<'_>, outcome: &Outcome, labels: &mut Vec<String>) {
     let Ok(wasmi) = wasmi else {
         labels.push("differential:wasmi-refused".to_owned());
         return;
     };
-    let run = wasmi.invoke(request, abi);
+    if call.asks_past_cap && outcome.end == End::LimitExceeded(Resource::Memory) {
+        return;
+    }
+    let run = wasmi.invoke(call.request, abi);
     if let Some(id) = known::refusal_of_maximum(abi, outcome, || !run.asked_past_cap && known::declares_maximum(module)) {
         add_label(labels, known::label(id));
         return;
@@ -210,7 +218,7 @@ fn differential(
         add_label(labels, known::label(id));
         return;
     }
-    if !oracles::check_differential(call, outcome, &run) {
+    if !oracles::check_differential(call.index, outcome, &run) {
         add_label(labels, "differential:skipped".to_owned());
     }
 }

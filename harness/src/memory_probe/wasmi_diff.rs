@@ -96,12 +96,13 @@ impl WasmiModule {
         if let Some(memories) = abi.limits.max_memories {
             limits = limits.memories(memories);
         }
-        let state = WasmiState {
+        let mut state = WasmiState {
             request: request.to_vec(),
             response: Vec::new(),
             limits: WatchedLimits::new(limits.build(), abi.limits.max_memory_bytes),
             host: abi.reference_host.new_state(),
         };
+        abi.reference_host.start(&mut state);
         let mut store = Store::new(self.module.engine(), state);
         store.limiter(|state| &mut state.limits);
         let mut linker = Linker::new(self.module.engine());

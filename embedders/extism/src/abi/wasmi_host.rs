@@ -3,6 +3,12 @@
 //! of what they mean (a block of `n` bytes, a byte stored at an offset, the
 //! output set to a range), not from its kernel. Offsets differ from Extism's
 //! allocator; the glue only passes them back, so the response does not.
+//!
+//! What the kernel's memory costs is followed, though: it shares the
+//! plugin's `max_pages` with the plugin's own memory. Before the call the
+//! kernel takes one page for its root and the request's block, and each
+//! block that does not fit grows it by the pages it lacks (its documented
+//! bump allocator: a 12-byte header per block, 64 bytes of root).
 
 use harness::abi::{ReferenceHost, WasmiState};
 use wasmi::{Caller, Linker};
@@ -16,6 +22,31 @@ const FIRST_BLOCK: u64 = 1 << 16;
 #[derive(Default)]
 struct Kernel {
     bytes: Vec<u8>,
+    /// The bump allocator's position and the bytes it may use, as the kernel counts them.
+    position: u64,
+    length: u64,
+}
+
+/// A Wasm page.
+const PAGE: u64 = 65_536;
+/// The kernel's root, before its blocks.
+const ROOT_BYTES: u64 = 64;
+/// The header of each block.
+const HEADER: u64 = 12;
+
+impl Kernel {
+    /// Takes `n` bytes from the bump allocator; returns the memory the kernel grew by.
+    fn take(&mut self, n: u64) -> u64 {
+        let with_header = n.saturating_add(HEADER);
+        let left = self.length.saturating_sub(self.position).saturating_sub(ROOT_BYTES);
+        let mut grown = 0;
+        if with_header >= left {
+            grown = (with_header - left).div_ceil(PAGE) * PAGE;
+            self.length = self.length.saturating_add(grown);
+        }
+        self.position = self.position.saturating_add(with_header);
+        grown
+    }
 }
 
 /// The glue's kernel functions.
@@ -40,6 +71,8 @@ impl ReferenceHost for KernelHost {
             }
             let offset = FIRST_BLOCK + kernel.bytes.len() as u64;
             kernel.bytes.resize(kernel.bytes.len() + length, 0);
+            let grown = kernel.take(length as u64);
+            caller.data_mut().limits.charge(grown);
             offset as i64
         })?;
         linker.func_wrap(ENV, "store_u8", |mut caller: Caller<'_, WasmiState>, offset: i64, byte: i32| {
@@ -63,5 +96,17 @@ impl ReferenceHost for KernelHost {
 
     fn new_state(&self) -> Box<dyn std::any::Any + Send> {
         Box::new(Kernel::default())
+    }
+
+    fn start(&self, state: &mut WasmiState) {
+        let request = state.request.len() as u64;
+        let Some(kernel) = state.host.downcast_mut::<Kernel>() else { return };
+        // The kernel's first page: its root, and what is left for blocks.
+        kernel.length = PAGE - ROOT_BYTES;
+        let mut grown = PAGE;
+        if request > 0 {
+            grown += kernel.take(request);
+        }
+        state.limits.charge(grown);
     }
 }
