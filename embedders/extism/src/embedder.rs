@@ -20,7 +20,9 @@
 //!   registers one host function of its own, `extism:host/user.report(i64)`,
 //!   and records each value a guest reports as a host call (layer 4's
 //!   interpreter reports what every call returned). A guest calling it
-//!   reaches `host-call`.
+//!   reaches `host-call`; so does a call that ended with an error, since
+//!   only an import makes one (a host function that failed, WASI, or the
+//!   guest's own `error_set`).
 //! - Logs: the adapter installs a log callback for the plugin's own lines
 //!   (`extism::pdk`, where `log_*` write; Extism reads their text from the
 //!   kernel's memory only when a logger listens) and keeps each line's message.
@@ -154,7 +156,8 @@ impl Loaded for ExtismModule {
             },
         };
         let reported = self.reports.get().map(|reports| reports.lock().unwrap_or_else(PoisonError::into_inner).clone()).unwrap_or_default();
-        if !reported.is_empty() && outcome.stage >= Stage::Execute {
+        let called_the_host = !reported.is_empty() || matches!(outcome.end, End::Error(_));
+        if called_the_host && outcome.stage >= Stage::Execute {
             outcome.stage = Stage::HostCall;
         }
         outcome.host_calls = reported.into_iter().map(|value| HostCall { function: REPORT.1, result: Some(value) }).collect();

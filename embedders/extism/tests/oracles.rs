@@ -60,6 +60,14 @@ fn raw_bytes_seeds_reach_the_stages_they_were_written_for() {
 }
 
 #[test]
+fn a_call_that_ended_with_an_error_reached_a_host_call() {
+    let failing = module(include_str!("../../../corpus/wat/extism/error_set.wat"));
+    let outcome = embedder::run(&*subject().embedder, &failing, b"", &Store::new());
+    assert!(matches!(outcome.end, End::Error(_)), "{}", outcome.end);
+    assert_eq!(outcome.stage, Stage::HostCall, "only an import (here error_set) ends a call with an error");
+}
+
+#[test]
 fn extism_answers_echo_and_refuses_unknown_imports_and_a_missing_entry() {
     let echo = module(include_str!("../../../corpus/wat/extism/echo.wat"));
     let outcome = embedder::run(&*subject().embedder, &echo, b"ping", &Store::new());
