@@ -107,7 +107,7 @@ impl Embedder for Extism {
                 return Err(Rejection::new(stage, &format!("{error:#}")));
             }
         };
-        let loaded = ExtismModule { compiled, reports, link, empty: self.links.path().join("empty"), calls: Mutex::new(()) };
+        let loaded = ExtismModule { compiled, reports, link, empty: self.links.path().join("empty") };
         // Creating a plugin links it: an unknown or mistyped import fails here.
         if let Err(error) = Plugin::new_from_compiled(&loaded.compiled)
             && is_link_error(&error)
@@ -125,8 +125,6 @@ struct ExtismModule {
     /// The allowed path WASI sees as `/`: a link re-pointed to each run's sandbox.
     link: PathBuf,
     empty: PathBuf,
-    /// Calls of one module run one at a time: they share the link and the reports.
-    calls: Mutex<()>,
 }
 
 impl Drop for ExtismModule {
@@ -137,7 +135,7 @@ impl Drop for ExtismModule {
 
 impl Loaded for ExtismModule {
     fn invoke(&self, request: &[u8], sandbox: Option<&Path>) -> Outcome {
-        let _one_at_a_time = self.calls.lock().unwrap_or_else(PoisonError::into_inner);
+        let _one_at_a_time = CALLS.lock().unwrap_or_else(PoisonError::into_inner);
         if let Err(error) = point(&self.link, sandbox.unwrap_or(&self.empty)) {
             return Outcome::ended(Stage::Instantiate, End::Trap(TrapCode::Other(printable_message(&format!("sandbox link: {error}")))));
         }
@@ -165,6 +163,10 @@ impl Loaded for ExtismModule {
         outcome
     }
 }
+
+/// Calls run one at a time in a process: they share the log lines Extism's
+/// one log callback collects, and a module's sandbox link and reports.
+static CALLS: Mutex<()> = Mutex::new(());
 
 /// The messages of the plugin's log lines since the last call began.
 static LOG_LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
