@@ -234,14 +234,15 @@ pub fn write_outputs(out: &Path, summary: &Summary) -> Result<()> {
 /// Writes `REPORT.md` from the summary, comparing with the previous campaign
 /// in the same parent folder.
 pub fn write_report(out: &Path, summary: &Summary) -> Result<()> {
-    let previous = previous_campaign(out);
+    let previous = previous_campaign(out, summary);
     let previous_ref = previous.as_ref().map(|(name, summary)| (name.as_str(), summary));
     let text = markdown::report(summary, previous_ref);
     std::fs::write(out.join("REPORT.md"), text).with_context(|| format!("cannot write into {}", out.display()))
 }
 
-/// The newest other campaign folder beside `out` (by name; dated names sort by time).
-fn previous_campaign(out: &Path) -> Option<(String, Summary)> {
+/// The newest other campaign folder beside `out` (by name; dated names sort
+/// by time) over the same targets as `summary`.
+fn previous_campaign(out: &Path, summary: &Summary) -> Option<(String, Summary)> {
     let parent = out.parent()?;
     let own = out.file_name()?.to_string_lossy().into_owned();
     let mut names: Vec<String> = std::fs::read_dir(parent)
@@ -251,9 +252,10 @@ fn previous_campaign(out: &Path) -> Option<(String, Summary)> {
         .filter(|name| *name < own && parent.join(name).join("summary.json").is_file())
         .collect();
     names.sort();
-    let name = names.pop()?;
-    let summary = Summary::read(&parent.join(&name).join("summary.json")).ok()?;
-    Some((name, summary))
+    names.into_iter().rev().find_map(|name| {
+        let before = Summary::read(&parent.join(&name).join("summary.json")).ok()?;
+        before.targets.keys().eq(summary.targets.keys()).then_some((name, before))
+    })
 }
 
 /// The current time, UTC, as `YYYY-MM-DDTHH:MM:SSZ`.
@@ -281,6 +283,22 @@ mod tests {
         let selftest = crate::targets::SELFTEST;
         assert_eq!(extra_flags(&selftest, &user), user);
         assert_eq!(crate::targets::Layer::MemoryProbe.libfuzzer_defaults(), ["-entropic=0"]);
+    }
+
+    #[test]
+    fn the_previous_campaign_is_the_newest_over_the_same_targets() {
+        let dir = tempfile::tempdir().unwrap();
+        let over = |targets: &[&str]| Summary {
+            targets: targets.iter().map(|name| ((*name).to_owned(), TargetSummary::default())).collect(),
+            ..Summary::default()
+        };
+        for (name, targets) in [("2026-01", &["raw_bytes"][..]), ("2026-02", &["extism_raw_bytes"][..])] {
+            std::fs::create_dir_all(dir.path().join(name)).unwrap();
+            over(targets).write(&dir.path().join(name).join("summary.json")).unwrap();
+        }
+        let previous = previous_campaign(&dir.path().join("2026-03"), &over(&["raw_bytes"]));
+        assert_eq!(previous.map(|(name, _)| name).as_deref(), Some("2026-01"));
+        assert!(previous_campaign(&dir.path().join("2026-03"), &over(&["selftest"])).is_none());
     }
 
     #[test]
