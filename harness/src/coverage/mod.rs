@@ -19,9 +19,15 @@ use crate::targets::Target;
 pub use llvm::LlvmTools;
 pub use summary::{COMBINED, ReportCoverage};
 
-/// Sources llvm-cov leaves out: the standard library, every dependency, and
-/// the code build scripts generate (cranelift's is the largest of all).
+/// Sources the HTML and lcov reports leave out: the standard library, every
+/// dependency, and the code build scripts generate (cranelift's is the
+/// largest of all).
 const DEPENDENCY_SOURCES: &str = r"(/\.cargo/(registry|git)/|/rustc/|/\.rustup/|/library/(std|core|alloc)/|/build/[^/]+/out/)";
+
+/// What the per-file summary leaves out: the same but the cargo registry,
+/// where an embedder's own crate lives (`extism-1.30.0/src/`); the summary
+/// keeps only the repository's files and the embedder's sources of it.
+const SUMMARY_IGNORED: &str = r"(/\.cargo/git/|/rustc/|/\.rustup/|/library/(std|core|alloc)/|/build/[^/]+/out/)";
 
 /// What to measure and where to write it.
 #[derive(Clone, Debug)]
@@ -96,26 +102,26 @@ fn report(
     sources: &[&str],
 ) -> Result<ReportCoverage> {
     let html = out.join("html");
-    let mut show = llvm_cov(settings, "show", binaries, profile);
+    let mut show = llvm_cov(settings, "show", binaries, profile, DEPENDENCY_SOURCES);
     show.args(["-format=html", "-show-line-counts-or-regions", "-show-instantiations=false"]);
     show.arg(format!("-project-title={name}")).arg(format!("-output-dir={}", html.display()));
     show.arg(format!("-Xdemangler={}", settings.llvm.demangler.display()));
     capture(show)?;
-    let mut lcov = llvm_cov(settings, "export", binaries, profile);
+    let mut lcov = llvm_cov(settings, "export", binaries, profile, DEPENDENCY_SOURCES);
     lcov.arg("-format=lcov");
     let lcov_path = out.join("lcov.info");
     std::fs::write(&lcov_path, capture(lcov)?).with_context(|| format!("cannot write {}", lcov_path.display()))?;
-    let mut export = llvm_cov(settings, "export", binaries, profile);
+    let mut export = llvm_cov(settings, "export", binaries, profile, SUMMARY_IGNORED);
     export.args(["-format=text", "-summary-only"]);
     let json = capture(export)?;
     summary::parse_export(name, inputs, &String::from_utf8_lossy(&json), &settings.repo, sources)
 }
 
-/// `llvm-cov <subcommand> -instr-profile=P BIN [-object BIN]...` without dependency sources.
-fn llvm_cov(settings: &Settings, subcommand: &str, binaries: &[PathBuf], profile: &Path) -> Command {
+/// `llvm-cov <subcommand> -instr-profile=P BIN [-object BIN]...` without the sources `ignored` matches.
+fn llvm_cov(settings: &Settings, subcommand: &str, binaries: &[PathBuf], profile: &Path, ignored: &str) -> Command {
     let mut command = Command::new(settings.llvm.cov());
     command.arg(subcommand).arg(format!("-instr-profile={}", profile.display()));
-    command.arg(format!("-ignore-filename-regex={DEPENDENCY_SOURCES}"));
+    command.arg(format!("-ignore-filename-regex={ignored}"));
     for (index, binary) in binaries.iter().enumerate() {
         if index > 0 {
             command.arg("-object");
