@@ -346,8 +346,6 @@ fn keep_group(
     let size = std::fs::metadata(&smallest).map(|meta| meta.len() as usize).unwrap_or(0);
     let sanitizer = settings.fuzz_build.as_ref().map_or("none", |build| build.sanitizer.name());
     let reproduce = format!("cargo fuzz run -s {sanitizer} --fuzz-dir {} {} {}", target.fuzz_dir, target.name, smallest.display());
-    std::fs::write(folder.join("reproduce.sh"), format!("#!/bin/sh\n{reproduce}\n"))
-        .with_context(|| format!("cannot write into {}", folder.display()))?;
     let finding = Finding {
         target: target.name.to_owned(),
         signature,
@@ -363,9 +361,16 @@ fn keep_group(
         reproduced,
         reproduce,
     };
-    let json = serde_json::to_string_pretty(&finding)?;
-    std::fs::write(folder.join("finding.json"), json).with_context(|| format!("cannot write into {}", folder.display()))?;
+    write_finding(&folder, &finding)?;
     Ok(finding)
+}
+
+/// Writes a group's `reproduce.sh` and `finding.json` into its folder.
+fn write_finding(folder: &Path, finding: &Finding) -> Result<()> {
+    std::fs::write(folder.join("reproduce.sh"), format!("#!/bin/sh\n{}\n", finding.reproduce))
+        .with_context(|| format!("cannot write into {}", folder.display()))?;
+    let json = serde_json::to_string_pretty(finding)?;
+    std::fs::write(folder.join("finding.json"), json).with_context(|| format!("cannot write into {}", folder.display()))
 }
 
 /// Copies a group's artifacts into `<folder>/inputs/`; returns the copies.
@@ -422,8 +427,6 @@ fn triage_group(
     let reproduce = reproduce_command(target.name, minimized.kind, &minimized_path);
     let log = format!("{}\n{}", last.message, last.output);
     std::fs::write(folder.join("log.txt"), log).with_context(|| format!("cannot write into {}", folder.display()))?;
-    std::fs::write(folder.join("reproduce.sh"), format!("#!/bin/sh\n{reproduce}\n"))
-        .with_context(|| format!("cannot write into {}", folder.display()))?;
     let message = first.message.clone();
     let finding = Finding {
         target: target.name.to_owned(),
@@ -440,8 +443,7 @@ fn triage_group(
         reproduced: Reproduction::InProcess,
         reproduce,
     };
-    let json = serde_json::to_string_pretty(&finding)?;
-    std::fs::write(folder.join("finding.json"), json).with_context(|| format!("cannot write into {}", folder.display()))?;
+    write_finding(&folder, &finding)?;
     Ok(finding)
 }
 
