@@ -192,10 +192,10 @@ fn the_model_agrees_on_vars_over_the_cap_and_on_the_refused_http_request() {
 }
 
 #[test]
-#[should_panic(expected = "oracle: call #2 returned 0x6, the model of Extism predicts 0x5")]
+#[should_panic(expected = "oracle: call #3 returned 0x6, the model of Extism predicts 0x5")]
 fn the_model_oracle_fires_on_a_wrong_result() {
     let (prediction, mut outcome) = run_commands(&greeting());
-    outcome.host_calls[2].result = Some(6);
+    outcome.host_calls[3].result = Some(6);
     model::check(&prediction, &outcome);
 }
 

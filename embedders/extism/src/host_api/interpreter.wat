@@ -9,7 +9,9 @@
 ;; goes to; bit i of argument 8 makes argument i the value of the register
 ;; it names instead of a literal, so a command can pass a handle an earlier
 ;; call returned. Every host op reports its result (0 for functions that
-;; return nothing) through `extism:host/user.report`.
+;; return nothing) through `extism:host/user.report`; so does the reading of
+;; the request, once, with the `input_length` it read (the adapter sees a
+;; kernel call only through a report).
   (import "extism:host/env" "alloc" (func $alloc (param i64) (result i64)))
   (import "extism:host/env" "free" (func $free (param i64)))
   (import "extism:host/env" "length" (func $length (param i64) (result i64)))
@@ -144,10 +146,12 @@
     (if (i32.eq (local.get $op) (i32.const 96)) (then (call $done (call $put (call $arg (i32.const 0)) (call $arg (i32.const 1)))))))
 ;;@entry
   ;; The request (at most 60 KiB) into memory at 1024, eight bytes at a time
-  ;; and then byte by byte, before the commands run.
+  ;; and then byte by byte, reported by its `input_length`, before the
+  ;; commands run.
   (func (export "run") (result i32)
-    (local $len i32) (local $i i32)
-    (local.set $len (i32.wrap_i64 (call $input_length)))
+    (local $input_length i64) (local $len i32) (local $i i32)
+    (local.set $input_length (call $input_length))
+    (local.set $len (i32.wrap_i64 (local.get $input_length)))
     (if (i32.gt_u (local.get $len) (i32.const 61440)) (then (local.set $len (i32.const 61440))))
     (block $words (loop $next
       (br_if $words (i32.gt_u (i32.add (local.get $i) (i32.const 8)) (local.get $len)))
@@ -159,5 +163,6 @@
       (i32.store8 (i32.add (i32.const 1024) (local.get $i)) (call $input_load_u8 (i64.extend_i32_u (local.get $i))))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $next)))
+    (call $report (local.get $input_length))
     (call $run (i32.const 1024) (i32.add (i32.const 1024) (local.get $len)))
     (i32.const 0))

@@ -105,10 +105,11 @@ impl HostApi for ExtismHostApi {
     }
 
     fn labels(&self, commands: &[Command], outcome: &Outcome) -> Vec<String> {
-        // Every host op reports once it returned: the first `reported` host
-        // ops ran, and WASI calls among them; a call that failed (a host
-        // function's error, a trap) ran too, without reporting.
-        let mut reported = outcome.host_calls.len();
+        // The interpreter reports once it read the request, then every host
+        // op once it returned: the first `reported` host ops ran, and WASI
+        // calls among them; a call that failed (a host function's error, a
+        // trap) ran too, without reporting.
+        let mut reported = outcome.host_calls.len().saturating_sub(1);
         let mut labels = BTreeSet::new();
         for command in commands {
             let Some(label) = commands::label(self, command) else { continue };

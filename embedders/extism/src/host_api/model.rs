@@ -67,7 +67,8 @@ impl LogLine {
 /// What the model expects of one run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Prediction {
-    /// What each host op reports, in order.
+    /// What the interpreter reports, in order: the request's length once it
+    /// read it, then each host op's result.
     pub reports: Vec<i64>,
     /// The log lines the plugin writes.
     pub logs: Vec<LogLine>,
@@ -81,7 +82,7 @@ pub struct Prediction {
     /// The index of the command the model stopped at, if it did (lost, or
     /// at a read outside memory); the number of commands for a stop after them.
     pub stopped_at: Option<usize>,
-    /// For each WASI call, how many host ops reported before it: a WASI call
+    /// For each WASI call, how many reports came before it: a WASI call
     /// may trap or exit (a bad pointer, `proc_exit`), and then the run ends
     /// right there.
     pub wasi_points: Vec<usize>,
@@ -239,13 +240,14 @@ fn fail(message: String) -> Halt {
 impl Model {
     /// What Extism does before the call: `error_set(0)`, `reset()`, a block
     /// for the input (none if it is empty) and `input_set`; then the
-    /// interpreter reads the request.
+    /// interpreter reads the request and reports its length.
     fn input(&mut self, request: &[u8]) -> Result<(), Halt> {
         self.kernel.error_set(0)?;
         self.kernel.reset()?;
         let handle = if request.is_empty() { 0 } else { self.kernel.alloc(request.len() as u64)? };
         self.kernel.fill(handle, request);
         self.kernel.set_range(false, handle, request.len() as u64)?;
+        self.reports.push(request.len() as i64);
         Ok(())
     }
 
@@ -551,7 +553,7 @@ mod tests {
         let commands = [call("alloc", &[5], 0, 0), call("length", &[0], 1, 1), call("store_u8", &[0, 0x41], 2, 1), call("load_u8", &[0], 3, 1)];
         let prediction = predict_for(&commands);
         let request = codec::encode(&commands).len() as i64;
-        assert_eq!(prediction.reports, [77 + request + 12, 5, 0, 0x41]);
+        assert_eq!(prediction.reports, [request, 77 + request + 12, 5, 0, 0x41]);
         assert_eq!((prediction.ending, prediction.lost), (Ending::Ok, None));
     }
 
@@ -567,7 +569,7 @@ mod tests {
         commands.push(call("config_get", &[7], 0, 1));
         commands.push(call("length", &[0], 1, 1));
         let prediction = predict_for(&commands);
-        assert_eq!(prediction.reports[2], 5, "{prediction:?}");
+        assert_eq!(prediction.reports[3], 5, "{prediction:?}");
         let mut full = commands.clone();
         full.push(Command::Write { address: 0x1_1000, bytes: vec![b'V'; 2000] });
         full.push(put(0x1_0000, 3, 7));
