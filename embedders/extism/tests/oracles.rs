@@ -49,6 +49,7 @@ fn raw_bytes_seeds_reach_the_stages_they_were_written_for() {
             "malformed" => Stage::Parse,
             "invalid" => Stage::Validate,
             "abi" => Stage::AbiCheck,
+            "instantiate" => Stage::Instantiate,
             _ => Stage::Execute,
         };
         if expected == Stage::Execute {

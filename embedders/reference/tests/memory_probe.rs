@@ -40,7 +40,7 @@ fn random_inputs_reach_execution_and_wasm_smith_modules_are_rarely_rejected() {
         let report = harness::memory_probe::run(subject(), data);
         let generator = report.labels.first().cloned().unwrap_or_default();
         *stages.entry(format!("{generator} {} {}", report.outcome.stage, report.outcome.end)).or_default() += 1;
-        if generator == "generator:wasm-smith" {
+        if generator.starts_with("generator:wasm-smith") {
             smith += 1;
             if matches!(report.outcome.end, End::Rejected(_)) {
                 smith_rejected += 1;
@@ -73,12 +73,12 @@ fn seeds_replay_quietly_through_every_oracle_and_reach_execution() {
         let generator = report.labels.iter().find(|label| label.starts_with("generator:")).cloned().unwrap_or_default();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let expected = if name.starts_with("probes_") { "generator:probes" } else { "generator:wasm-smith" };
-        assert_eq!(generator, expected, "{name}");
+        assert!(generator.starts_with(expected), "{name}: {generator}");
         *generators.entry(generator).or_default() += 1;
         seeds += 1;
     }
     assert!((10..=20).contains(&seeds), "{seeds} seeds");
-    assert_eq!(generators.len(), 2, "{generators:?}");
+    assert_eq!(generators.len(), 3, "probes, wasm-smith, and wasm-smith that may not end: {generators:?}");
 }
 
 /// Loads the interpreter of `shape` for the reference loader.

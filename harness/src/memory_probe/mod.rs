@@ -1,7 +1,10 @@
 //! Layer 3, `memory_probe`: well-formed modules that probe the bounds of
 //! linear memory, from two generators the input chooses between
 //! (`generator:probes` and `generator:wasm-smith`), built for the embedder's
-//! ABI (its glue reads the request and writes the response).
+//! ABI (its glue reads the request and writes the response). One wasm-smith
+//! module in [`MAY_NOT_END_ONE_IN`] may never end
+//! (`generator:wasm-smith-may-not-end`): the embedder's fuel and deadline
+//! must stop it wherever it runs, and the differential skips it.
 //!
 //! Oracles (in [`oracles`]): every probe traps exactly when the specification
 //! says it must, computed from the address arithmetic in [`spec`]; memory
@@ -36,11 +39,14 @@ use crate::subject::Subject;
 
 use cache::{Cache, Compiled, Lookup};
 use probes::{ProbeModule, ProbeShape};
+use smith::SmithModule;
 use spec::MAX_PAGES_32;
 use wasmi_diff::WasmiModule;
 
 /// One input in this many goes to wasm-smith, the others to the probe generator.
 pub const SMITH_ONE_IN: u8 = 8;
+/// One wasm-smith module in this many may never end (see [`smith`]).
+pub const MAY_NOT_END_ONE_IN: u8 = 4;
 
 /// Runs one input of this layer. The generator is chosen by the sum of all
 /// input bytes, so that almost any mutation re-rolls it: the mix of
@@ -50,7 +56,9 @@ pub const SMITH_ONE_IN: u8 = 8;
 pub fn run(subject: &Subject, data: &[u8]) -> Report {
     let mut u = Unstructured::new(data);
     if uses_smith(data) {
-        run_module_as(subject, smith_module(&subject.abi, &mut u), "generator:wasm-smith")
+        let module = smith_module(&subject.abi, &mut u, may_not_end(data));
+        let generator = if module.may_not_end { "generator:wasm-smith-may-not-end" } else { "generator:wasm-smith" };
+        run_module_as(subject, module.bytes, generator, module.may_not_end)
     } else {
         run_probes(subject, &mut u)
     }
@@ -58,7 +66,18 @@ pub fn run(subject: &Subject, data: &[u8]) -> Report {
 
 /// Whether `data` goes to the wasm-smith generator.
 pub fn uses_smith(data: &[u8]) -> bool {
-    data.iter().fold(0u8, |sum, byte| sum.wrapping_add(*byte)) % SMITH_ONE_IN == 0
+    byte_sum(data) % SMITH_ONE_IN == 0
+}
+
+/// Whether the wasm-smith module of `data` is left without termination
+/// fuel: chosen, like the generator, by the sum of the input bytes, so that
+/// no bytes are drawn for it.
+pub fn may_not_end(data: &[u8]) -> bool {
+    (byte_sum(data) / SMITH_ONE_IN) % MAY_NOT_END_ONE_IN == 0
+}
+
+fn byte_sum(data: &[u8]) -> u8 {
+    data.iter().fold(0u8, |sum, byte| sum.wrapping_add(*byte))
 }
 
 /// The structured form of an input: the module it runs. For a probe input
@@ -68,7 +87,7 @@ pub fn uses_smith(data: &[u8]) -> bool {
 pub fn module_of(subject: &Subject, data: &[u8]) -> Vec<u8> {
     let mut u = Unstructured::new(data);
     if uses_smith(data) {
-        smith_module(&subject.abi, &mut u)
+        smith_module(&subject.abi, &mut u, may_not_end(data)).bytes
     } else {
         let module = probe_module(&subject.abi, &mut u);
         module.annotated(&module.shape.encode(&*subject.abi.io, subject.abi.entry))
@@ -80,7 +99,7 @@ pub fn module_of(subject: &Subject, data: &[u8]) -> Vec<u8> {
 /// checked against the memory cap and wasmi. The spec oracle needs probes and
 /// is skipped.
 pub fn run_module(subject: &Subject, module: &[u8]) -> Report {
-    run_module_as(subject, module.to_vec(), "generator:explicit-module")
+    run_module_as(subject, module.to_vec(), "generator:explicit-module", false)
 }
 
 /// The memory cap the generators aim at: the declared one, or 4 GiB.
@@ -155,12 +174,17 @@ fn probe_module(abi: &Abi, u: &mut Unstructured<'_>) -> ProbeModule {
 
 /// A wasm-smith module from the input; an input wasm-smith cannot use gets
 /// the probe interpreter of a bare memory.
-fn smith_module(abi: &Abi, u: &mut Unstructured<'_>) -> Vec<u8> {
-    smith::generate(u, abi).unwrap_or_else(|_| ProbeShape { minimum: 1, maximum: None }.encode(&*abi.io, abi.entry))
+fn smith_module(abi: &Abi, u: &mut Unstructured<'_>, may_not_end: bool) -> SmithModule {
+    smith::generate(u, abi, may_not_end).unwrap_or_else(|_| SmithModule {
+        bytes: ProbeShape { minimum: 1, maximum: None }.encode(&*abi.io, abi.entry),
+        may_not_end: false,
+    })
 }
 
-/// One invocation with the empty request, checked for the cap and against wasmi.
-fn run_module_as(subject: &Subject, bytes: Vec<u8>, generator: &str) -> Report {
+/// One invocation with the empty request, checked for the cap and against
+/// wasmi; a module that may not end is not run on wasmi (labelled
+/// `differential:skipped-may-not-end`), whose fuel would only run out.
+fn run_module_as(subject: &Subject, bytes: Vec<u8>, generator: &str, may_not_end: bool) -> Report {
     let abi = &subject.abi;
     let mut labels = vec![generator.to_owned()];
     let compiled = match label_cached(subject.kept::<Cache>().module(subject, &bytes), &mut labels) {
@@ -169,7 +193,11 @@ fn run_module_as(subject: &Subject, bytes: Vec<u8>, generator: &str) -> Report {
     };
     let outcome = crate::limits::invoke_checked(&*compiled.loaded, b"", None, &abi.limits);
     check_cap(abi, &outcome, uncapped_bytes(abi, known::initial_memory_bytes(&bytes)), &mut labels);
-    differential(abi, &compiled.wasmi, &bytes, &Call { index: 0, request: b"", asks_past_cap: false }, &outcome, &mut labels);
+    if may_not_end {
+        labels.push("differential:skipped-may-not-end".to_owned());
+    } else {
+        differential(abi, &compiled.wasmi, &bytes, &Call { index: 0, request: b"", asks_past_cap: false }, &outcome, &mut labels);
+    }
     report(outcome, labels, bytes)
 }
 

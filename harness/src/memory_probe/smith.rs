@@ -3,6 +3,12 @@
 //! with a maximum, bulk memory, traps allowed, memarg offsets biased past the
 //! end), calling only the ABI's imports marked for generators.
 //!
+//! Most modules are made to terminate (wasm-smith's termination fuel), so
+//! that wasmi can run them to the end too. Some (the caller chooses which)
+//! are left as wasm-smith wrote them, with a start function allowed: hostile code
+//! that may never end, in `main` or at instantiation, which only the
+//! embedder's own fuel and deadline can stop.
+//!
 //! The entry function is then wrapped: the exported one calls wasm-smith's
 //! and, if it returns, answers through the ABI's glue with the same memory
 //! digest as the probe modules, so the differential oracle can compare final
@@ -28,11 +34,20 @@ use crate::abi::{Abi, Export, Import};
 /// in a skipped comparison.
 pub const LOOP_FUEL: u32 = 500;
 
-/// The configuration for a module of `abi` whose memory has `minimum` and `maximum` pages.
-pub fn config(abi: &Abi, minimum: u64, maximum: u64) -> Config {
+/// A module wasm-smith generated.
+pub struct SmithModule {
+    /// The module, its entry wrapped.
+    pub bytes: Vec<u8>,
+    /// Whether it was left without termination fuel: it may never end.
+    pub may_not_end: bool,
+}
+
+/// The configuration for a module of `abi` whose memory has `minimum` and
+/// `maximum` pages; a start function only in a module that may not end.
+pub fn config(abi: &Abi, minimum: u64, maximum: u64, may_not_end: bool) -> Config {
     Config {
         module_shape: Some(shape_module(abi, minimum, maximum)),
-        allow_start_export: false,
+        allow_start_export: may_not_end,
         // NaN bit patterns may legally differ between engines; the digest must not.
         canonicalize_nans: true,
         disallow_traps: false,
@@ -54,8 +69,9 @@ pub fn config(abi: &Abi, minimum: u64, maximum: u64) -> Config {
     }
 }
 
-/// Generates a module of `abi` from the input, with its entry wrapped to respond with the digest.
-pub fn generate(u: &mut Unstructured<'_>, abi: &Abi) -> Result<Vec<u8>> {
+/// Generates a module of `abi` from the input, with its entry wrapped to
+/// respond with the digest; without termination fuel if `may_not_end`.
+pub fn generate(u: &mut Unstructured<'_>, abi: &Abi, may_not_end: bool) -> Result<SmithModule> {
     let minimum = 1 + u64::from(u.arbitrary::<u8>()? % 2);
     let cap_pages = abi.limits.max_memory_pages().unwrap_or(MAX_PAGES_32);
     let maximum = match u.arbitrary::<u8>()? % 3 {
@@ -63,10 +79,12 @@ pub fn generate(u: &mut Unstructured<'_>, abi: &Abi) -> Result<Vec<u8>> {
         1 => minimum + 1 + u64::from(u.arbitrary::<u8>()? % 4),
         _ => (cap_pages + 1).min(MAX_PAGES_32),
     };
-    let mut module = wasm_smith::Module::new(config(abi, minimum, maximum), u)?;
-    module.ensure_termination(LOOP_FUEL).map_err(|_| arbitrary::Error::IncorrectFormat)?;
-    let bytes = module.to_bytes();
-    wrap_entry(&bytes, abi).map_err(|_| arbitrary::Error::IncorrectFormat)
+    let mut module = wasm_smith::Module::new(config(abi, minimum, maximum, may_not_end), u)?;
+    if !may_not_end {
+        module.ensure_termination(LOOP_FUEL).map_err(|_| arbitrary::Error::IncorrectFormat)?;
+    }
+    let bytes = wrap_entry(&module.to_bytes(), abi).map_err(|_| arbitrary::Error::IncorrectFormat)?;
+    Ok(SmithModule { bytes, may_not_end })
 }
 
 /// The module wasm-smith takes its imports and exports from: the glue's
@@ -264,14 +282,21 @@ mod tests {
     #[test]
     fn wrapped_modules_validate_and_export_the_new_entry() {
         let abi = crate::test_abi::abi(1024);
-        for seed in 0..50u32 {
+        let (mut unbounded, mut with_start) = (0, 0);
+        for seed in 0..200u32 {
             let data: Vec<u8> = (0..600u32).map(|i| (i.wrapping_mul(seed + 3) ^ (i >> 2)) as u8).collect();
-            let bytes = generate(&mut Unstructured::new(&data), &abi).unwrap();
+            let module = generate(&mut Unstructured::new(&data), &abi, seed % 2 == 0).unwrap();
             wasmparser::Validator::new_with_features(abi.features)
-                .validate_all(&bytes)
+                .validate_all(&module.bytes)
                 .unwrap_or_else(|error| panic!("seed {seed}: {error}"));
-            let printed = wasmprinter::print_bytes(&bytes).unwrap();
+            let printed = wasmprinter::print_bytes(&module.bytes).unwrap();
             assert!(printed.contains(&format!("(export \"{}\"", abi.entry)), "{printed}");
+            let starts = printed.contains("(start ");
+            assert!(module.may_not_end || !starts, "seed {seed}: a terminating module with a start function");
+            unbounded += usize::from(module.may_not_end);
+            with_start += usize::from(starts);
         }
+        assert_eq!(unbounded, 100);
+        assert!(with_start > 0, "no module has a start function");
     }
 }
