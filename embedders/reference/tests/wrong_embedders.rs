@@ -4,15 +4,28 @@
 //! - layer 1: one accepts a module the validator rejects;
 //! - layer 3: one lets memory grow one page past its declared cap;
 //! - layer 4: one returns a wrong status from a host call;
-//! - layer 4: one lets a path escape the sandbox.
+//! - layer 4: one lets a path escape the sandbox;
+//! - layer 4: one sizes a host buffer from a guest's length before checking it;
+//! - layer 4: one ignores the stdio cap;
+//! - layer 1: one runs a module's start function once more, unmetered.
+//!
+//! The test binary counts the host heap, as the fuzz targets do, and runs
+//! one layer at a time (the count is per process).
 
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
 
 use contract::{End, Outcome, Policy, Rejection, Stage};
+use harness::commands::{Command, codec};
 use harness::embedder::{Embedder, Loaded, Store};
 use harness::{Layer, Subject};
 use reference::embedder::Reference;
+use reference::host_api::calls::{LOG, WRITE_RESPONSE};
+
+#[global_allocator]
+static HEAP: harness::alloc::Counting = harness::alloc::Counting;
 
 /// A flaw: what the wrong embedder does differently from the loader.
 #[derive(Clone, Copy)]
@@ -23,15 +36,27 @@ enum Flaw {
     WrongStatus,
     /// Preopens the directory an escaping symlink of the sandbox points to.
     FollowsEscape,
+    /// Makes the buffer for `write_response` and `log` as long as the guest
+    /// says, before checking the range against its memory (`vec![0; len]`).
+    GuestSizedBuffer,
+    /// Runs each module's start function once more before the call, in an
+    /// instance of its own without fuel or the deadline (stopped after
+    /// [`UNMETERED_FOR`] so that the test ends).
+    UnmeteredInstantiation,
     /// None but the inner loader's own policy (a larger memory cap).
     None,
 }
+
+/// How long the unmetered instantiation may run before the test stops it.
+const UNMETERED_FOR: Duration = Duration::from_secs(3);
 
 /// The loader, wrong in one way, declaring `declared` as its policy.
 struct Wrong {
     inner: Reference,
     declared: Policy,
     flaw: Flaw,
+    /// The engine of the unmetered instantiation, its epoch ticking every 100 ms.
+    unmetered: wasmtime::Engine,
 }
 
 impl Embedder for Wrong {
@@ -43,7 +68,12 @@ impl Embedder for Wrong {
         match self.inner.load(module, store) {
             Err(rejection) if rejection.stage == Stage::Validate && matches!(self.flaw, Flaw::AcceptsInvalid) => Ok(Box::new(Accepted)),
             Err(rejection) => Err(rejection),
-            Ok(loaded) => Ok(Box::new(WrongLoaded { inner: loaded, flaw: self.flaw })),
+            Ok(loaded) => {
+                let module = matches!(self.flaw, Flaw::UnmeteredInstantiation)
+                    .then(|| wasmtime::Module::new(&self.unmetered, module).ok())
+                    .flatten();
+                Ok(Box::new(WrongLoaded { inner: loaded, flaw: self.flaw, module }))
+            }
         }
     }
 }
@@ -60,11 +90,30 @@ impl Loaded for Accepted {
 struct WrongLoaded {
     inner: Box<dyn Loaded>,
     flaw: Flaw,
+    /// The module, compiled for the unmetered instantiation.
+    module: Option<wasmtime::Module>,
 }
 
 impl Loaded for WrongLoaded {
     fn invoke(&self, request: &[u8], sandbox: Option<&Path>) -> Outcome {
         match self.flaw {
+            Flaw::GuestSizedBuffer => {
+                for (op, length) in guest_lengths(request) {
+                    let mut buffer: Vec<u8> = Vec::new();
+                    // `try_reserve`, not `vec![0; len]`: the same allocation, without
+                    // aborting this test process where the system refuses 4 GiB.
+                    if buffer.try_reserve_exact(length).is_ok() {
+                        std::hint::black_box((op, &buffer));
+                    }
+                }
+                self.inner.invoke(request, sandbox)
+            }
+            Flaw::UnmeteredInstantiation => {
+                if let Some(module) = &self.module {
+                    instantiate_unmetered(module);
+                }
+                self.inner.invoke(request, sandbox)
+            }
             Flaw::FollowsEscape => self.inner.invoke(request, sandbox.map(|dir| dir.join("dir_escape")).as_deref()),
             Flaw::WrongStatus => {
                 let mut outcome = self.inner.invoke(request, sandbox);
@@ -79,12 +128,56 @@ impl Loaded for WrongLoaded {
     }
 }
 
+/// The length argument of each `write_response` and `log` a layer-4 request asks for.
+fn guest_lengths(request: &[u8]) -> Vec<(u32, usize)> {
+    let Ok(commands) = codec::decode(request, &reference::host_api::OakHostApi) else { return Vec::new() };
+    commands
+        .iter()
+        .filter_map(|command| match command {
+            Command::Host { op, args } if [WRITE_RESPONSE, LOG].contains(op) => Some((*op, (args[1] & 0xffff_ffff) as usize)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Instantiates `module` with every import a trap, no fuel and no deadline
+/// but [`UNMETERED_FOR`].
+fn instantiate_unmetered(module: &wasmtime::Module) {
+    let mut linker = wasmtime::Linker::new(module.engine());
+    if linker.define_unknown_imports_as_traps(module).is_err() {
+        return;
+    }
+    let mut store = wasmtime::Store::new(module.engine(), ());
+    let ticks = UNMETERED_FOR.as_millis() / TICK.as_millis();
+    store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+    let _ = linker.instantiate(&mut store, module);
+}
+
+/// How often the unmetered engine's epoch ticks.
+const TICK: Duration = Duration::from_millis(100);
+
+/// An engine whose epoch a thread of its own advances every [`TICK`].
+fn ticking_engine() -> wasmtime::Engine {
+    let mut config = wasmtime::Config::new();
+    config.epoch_interruption(true).cranelift_opt_level(wasmtime::OptLevel::None);
+    let engine = wasmtime::Engine::new(&config).unwrap();
+    let ticking = engine.clone();
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(TICK);
+            ticking.increment_epoch();
+        }
+    });
+    engine
+}
+
 /// The reference ABI and layer-4 half over a wrong embedder: `actual` is the
 /// policy the loader enforces, `declared` the one the embedder claims.
 fn subject(flaw: Flaw, actual: Policy, declared: Policy) -> Subject {
     let abi = reference::abi::abi(&declared);
     let inner = Reference::new(actual).unwrap();
-    Subject::new(Box::new(Wrong { inner, declared, flaw }), abi, Box::new(reference::host_api::OakHostApi))
+    let unmetered = ticking_engine();
+    Subject::new(Box::new(Wrong { inner, declared, flaw, unmetered }), abi, Box::new(reference::host_api::OakHostApi))
 }
 
 /// Pseudo-random inputs (xorshift) of varied lengths, then the layer's seeds.
@@ -107,6 +200,8 @@ fn inputs(layer: Layer, count: usize) -> Vec<Vec<u8>> {
 
 /// The first oracle message the layer raises on `subject` over its inputs.
 fn first_oracle(layer: Layer, subject: &Subject, count: usize) -> Option<String> {
+    static ONE_LAYER_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _alone = ONE_LAYER_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
     inputs(layer, count).into_iter().find_map(|data| {
         let result = panic::catch_unwind(AssertUnwindSafe(|| layer.run(subject, &data)));
         let payload = result.err()?;
@@ -143,6 +238,31 @@ fn layer_4_catches_an_embedder_that_lets_a_path_escape_the_sandbox() {
     let wrong = subject(Flaw::FollowsEscape, Policy::fuzzing(), Policy::fuzzing());
     let message = first_oracle(Layer::HostCalls, &wrong, 2000).expect("layer 4 catches it");
     assert!(message.contains("oracle: canary") || message.contains("oracle: the content of canary"), "{message}");
+}
+
+#[test]
+fn layer_4_catches_an_embedder_that_sizes_a_host_buffer_from_the_guest() {
+    let wrong = subject(Flaw::GuestSizedBuffer, Policy::fuzzing(), Policy::fuzzing());
+    let message = first_oracle(Layer::HostCalls, &wrong, 2000).expect("layer 4 catches it");
+    assert!(message.starts_with("oracle: a host allocation of"), "{message}");
+}
+
+#[test]
+fn layer_4_catches_an_embedder_that_ignores_the_stdio_cap() {
+    let declared = Policy { max_stdio_bytes: 64, ..Policy::fuzzing() };
+    let actual = Policy { max_stdio_bytes: 1 << 30, ..declared.clone() };
+    let wrong = subject(Flaw::None, actual, declared.clone());
+    let message = first_oracle(Layer::HostCalls, &wrong, 2000).expect("layer 4 catches it");
+    assert!(message.starts_with("oracle: the stdout limit did not hold") || message.starts_with("oracle: the stderr limit did not hold"), "{message}");
+    let keeping_the_cap = subject(Flaw::None, declared.clone(), declared);
+    assert_eq!(first_oracle(Layer::HostCalls, &keeping_the_cap, 2000), None);
+}
+
+#[test]
+fn layer_1_catches_an_embedder_that_does_not_meter_instantiation() {
+    let wrong = subject(Flaw::UnmeteredInstantiation, Policy::fuzzing(), Policy::fuzzing());
+    let message = first_oracle(Layer::RawBytes, &wrong, 200).expect("layer 1 catches it");
+    assert!(message.starts_with("oracle: the deadline did not hold"), "{message}");
 }
 
 #[test]
