@@ -12,14 +12,27 @@ static ALLOCATOR: harness::alloc::Counting = harness::alloc::Counting;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use contract::{PROFILE_VAR, Profile};
 
 /// Layered fuzzing suite for Wasm function loaders (embedders of wasmtime).
 #[derive(Parser)]
 #[command(name = "harness", version, about, long_about = None)]
 #[command(after_help = "Exit codes: 0 success, 1 a crash, hang or oom was found, 2 usage or setup error.")]
 struct Cli {
+    /// The configuration every embedder is built with: `fuzzing` (less fuel
+    /// and memory, unoptimized code, the embedder's documented Wasm
+    /// features) or `production` (what a server runs: default limits,
+    /// Cranelift's optimizer, the engine's default Wasm features). Fuzz
+    /// targets, replays and coverage runs started from here use it too.
+    /// [default: $SUITE_PROFILE, else fuzzing]
+    #[arg(long, global = true, value_parser = parse_profile)]
+    profile: Option<Profile>,
     #[command(subcommand)]
     command: Command,
+}
+
+fn parse_profile(name: &str) -> Result<Profile, String> {
+    Profile::from_name(name).ok_or_else(|| format!("{name:?} is not a profile: fuzzing or production"))
 }
 
 #[derive(Subcommand)]
@@ -46,6 +59,14 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(profile) = cli.profile {
+        // SAFETY: no other thread runs yet; every embedder is built after this.
+        unsafe { std::env::set_var(PROFILE_VAR, profile.name()) };
+    }
+    if let Err(error) = Profile::current() {
+        eprintln!("error: {error}");
+        return ExitCode::from(2);
+    }
     let result = match cli.command {
         Command::List(args) => commands::list::run(&args),
         Command::Repro(args) => commands::repro::run(&args),

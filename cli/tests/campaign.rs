@@ -87,7 +87,9 @@ fn a_selftest_campaign_finds_groups_minimizes_and_reports_all_three_kinds() {
     assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), 3);
 
     let report = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
-    assert!(report.contains("| `selftest` |") && report.contains("cargo harness repro selftest"), "{report}");
+    assert!(report.contains("| `selftest` |") && report.contains("cargo harness repro --profile fuzzing selftest"), "{report}");
+    assert!(report.contains("profile fuzzing"), "{report}");
+    assert_eq!(summary["profile"], "fuzzing");
 }
 
 #[test]

@@ -153,3 +153,29 @@ fn arguments_are_checked_before_any_long_work() {
         assert!(!error.contains("building"), "{args:?} started building: {error}");
     }
 }
+
+#[test]
+fn the_profile_decides_which_wasm_features_the_loader_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = dir.path().join("simd.wasm");
+    let simd = r#"(module (memory (export "memory") 1)
+        (func (export "alloc") (param i32) (result i32) (i32.const 0))
+        (func (export "main") (drop (i8x16.splat (i32.const 1)))))"#;
+    std::fs::write(&module, wat::parse_str(simd).unwrap()).unwrap();
+    let line = |args: &[&str]| {
+        let output = harness(args);
+        assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        stdout(&output).lines().next().unwrap_or_default().to_owned()
+    };
+    let path = module.to_str().unwrap();
+    assert!(line(&["repro", "raw_bytes", path]).contains("validate"), "SIMD is off under fuzzing");
+    assert!(line(&["repro", "--profile", "production", "raw_bytes", path]).contains("execute      ok"), "SIMD is on under production");
+    assert!(line(&["--profile", "production", "repro", "raw_bytes", path]).contains("execute      ok"), "before the command too");
+
+    let output = harness(&["repro", "--profile", "release", "raw_bytes", path]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("\"release\" is not a profile"));
+    let output = Command::new(env!("CARGO_BIN_EXE_harness")).args(["repro", "raw_bytes", path]).env("SUITE_PROFILE", "release").output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("SUITE_PROFILE=release is not a profile"));
+}

@@ -13,9 +13,11 @@
 mod message;
 mod outcome;
 mod policy;
+mod profile;
 mod stage;
 
 pub use message::{MAX_MESSAGE_BYTES, Rejection, printable_message};
 pub use outcome::{End, HostCall, Outcome, Resource, TrapCode};
-pub use policy::Policy;
+pub use policy::{Policy, WasmFeatureSet};
+pub use profile::{PROFILE_VAR, Profile};
 pub use stage::Stage;

@@ -48,6 +48,20 @@ pub struct Policy {
     /// `OptLevel::Speed`) or compiles as fast as it can (`OptLevel::None`).
     /// Not a limit: guest behaviour is the same either way. Default: optimize.
     pub optimize_code: bool,
+    /// Which Wasm features the engine accepts. Default: the embedder's
+    /// documented set.
+    pub wasm_features: WasmFeatureSet,
+}
+
+/// Which Wasm features an embedder's engine accepts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WasmFeatureSet {
+    /// The set the embedder documents (the loader: Wasm 1.0 and a few 2.0 features).
+    #[default]
+    Documented,
+    /// Whatever the engine enables when left alone: what a server built on
+    /// it with default settings accepts (SIMD, reference types, tail calls, ...).
+    EngineDefaults,
 }
 
 impl Default for Policy {
@@ -70,6 +84,7 @@ impl Default for Policy {
             max_host_calls: 10_000,
             sandbox_dir: None,
             optimize_code: true,
+            wasm_features: WasmFeatureSet::Documented,
         }
     }
 }
@@ -81,6 +96,12 @@ impl Policy {
     /// of a layer-3 input). Every limit is still on.
     pub fn fuzzing() -> Policy {
         Policy { fuel: 1_000_000, max_memory_bytes: 16 << 20, optimize_code: false, ..Policy::default() }
+    }
+
+    /// The policy a server runs: the default limits, optimized code, and the
+    /// engine's default Wasm features rather than the documented subset.
+    pub fn production() -> Policy {
+        Policy { wasm_features: WasmFeatureSet::EngineDefaults, ..Policy::default() }
     }
 
     /// Epoch ticks that make up [`Policy::deadline`], at least one.

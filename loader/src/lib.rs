@@ -29,7 +29,7 @@ use std::sync::Arc;
 use wasmtime::{Config, Engine, InstancePre, Linker, Module, OptLevel, Store, Trap};
 
 pub use abi::AllowedImports;
-pub use contract::{End, HostCall, MAX_MESSAGE_BYTES, Outcome, Policy, Rejection, Resource, Stage, TrapCode, printable_message};
+pub use contract::{End, HostCall, MAX_MESSAGE_BYTES, Outcome, Policy, Rejection, Resource, Stage, TrapCode, WasmFeatureSet, printable_message};
 pub use features::wasm_features;
 pub use host::{HostAbort, Storage};
 pub use status::Status;
@@ -63,9 +63,10 @@ impl Loader {
     /// Builds the engine, the epoch ticker and the linker for `policy`.
     pub fn new(policy: Policy) -> wasmtime::Result<Loader> {
         let mut config = Config::new();
+        if policy.wasm_features == WasmFeatureSet::Documented {
+            config.wasm_features(wasmparser::WasmFeatures::all(), false).wasm_features(wasm_features(), true);
+        }
         config
-            .wasm_features(wasmparser::WasmFeatures::all(), false)
-            .wasm_features(wasm_features(), true)
             .consume_fuel(true)
             .epoch_interruption(true)
             .max_wasm_stack(policy.max_wasm_stack)

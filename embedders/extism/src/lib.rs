@@ -10,8 +10,10 @@
 //!   kernel and host function as a command, and a reference model of
 //!   Extism's documented behaviour.
 //!
-//! [`subject`] builds it once per process under the fuzzing policy; its
-//! targets carry the prefix `extism_`.
+//! [`subject`] builds it once per process under the policy of the profile
+//! the process runs under; its targets carry the prefix `extism_`. Extism
+//! configures its engine itself (Cranelift's optimizer, wasmtime's default
+//! Wasm features) under either profile: a profile changes only its limits.
 
 pub mod abi;
 pub mod embedder;
@@ -19,16 +21,20 @@ pub mod host_api;
 
 use std::sync::OnceLock;
 
-use contract::Policy;
+use contract::{Policy, Profile};
 use harness::{Subject, Target};
 
-/// Extism under [`Policy::fuzzing`], built once per process.
+/// Extism under the policy of [`Profile::current`], built once per process.
 ///
 /// # Panics
-/// If the sandbox link folder cannot be made: a broken setup, not a finding.
+/// If the profile is unknown or the sandbox link folder cannot be made: a
+/// broken setup, not a finding.
 pub fn subject() -> &'static Subject {
     static SUBJECT: OnceLock<Subject> = OnceLock::new();
-    SUBJECT.get_or_init(|| subject_with(Policy::fuzzing()).unwrap_or_else(|error| panic!("setup: cannot build the Extism host: {error}")))
+    SUBJECT.get_or_init(|| {
+        let profile = Profile::current().unwrap_or_else(|error| panic!("setup: {error}"));
+        subject_with(profile.policy()).unwrap_or_else(|error| panic!("setup: cannot build the Extism host: {error}"))
+    })
 }
 
 /// Extism under `policy`.

@@ -5,7 +5,7 @@
 //! Written here, not read from the loader, so that the oracles do not trust
 //! what they judge.
 
-use contract::{Policy, Stage};
+use contract::{Policy, Stage, WasmFeatureSet};
 use harness::abi::{Abi, Enforcement, Export, GuestIo, Helper, Import, Limits, Scratch, Signature, wasi};
 use wasm_encoder::{Function, InstructionSink, MemArg};
 use wasmparser::{ValType, WasmFeatures};
@@ -18,12 +18,29 @@ pub const HOST: &str = "host";
 /// The host functions, with their parameter counts (all `i32`, one `i32` result).
 pub const HOST_FUNCTIONS: [(&str, usize); 4] = [("read_request", 2), ("write_response", 2), ("log", 2), ("storage_get", 4)];
 
+/// The Wasm features a loader built from `policy` accepts.
+pub fn features(policy: &Policy) -> WasmFeatures {
+    match policy.wasm_features {
+        WasmFeatureSet::Documented => documented_features(),
+        WasmFeatureSet::EngineDefaults => wasmtime_default_features(),
+    }
+}
+
 /// The Wasm features the loader's documentation promises: Wasm 1.0 plus
 /// bulk memory, sign extension, saturating conversions and multi-value; no
 /// reference types or SIMD (and so no GC types).
-pub fn features() -> WasmFeatures {
+fn documented_features() -> WasmFeatures {
     use WasmFeatures as F;
     (F::WASM1 | F::BULK_MEMORY | F::SIGN_EXTENSION | F::SATURATING_FLOAT_TO_INT | F::MULTI_VALUE) - F::GC_TYPES
+}
+
+/// The Wasm features wasmtime 48 enables when a server leaves them alone,
+/// as its documentation lists them: the Wasm 3.0 set, less what needs a
+/// cargo feature this build of wasmtime leaves off (`gc`: GC types and
+/// exceptions; `threads`).
+fn wasmtime_default_features() -> WasmFeatures {
+    use WasmFeatures as F;
+    F::WASM3 - F::GC_TYPES - F::EXCEPTIONS - F::THREADS
 }
 
 /// The ABI of a loader built from `policy`.
@@ -53,7 +70,7 @@ pub fn abi(policy: &Policy) -> Abi {
             deadline: Some(policy.deadline),
             max_host_buffer: Some(max_host_buffer(policy)),
         },
-        features: features(),
+        features: features(policy),
         io: Box::new(OakIo),
         reference_host: Box::new(OakHost { max_response_bytes: policy.max_response_bytes }),
         known_defects: Vec::new(),

@@ -11,8 +11,8 @@
 //! - [`host_api`]: the per-ABI half of layer 4 ([`harness::commands::HostApi`]):
 //!   the interpreter's ABI-specific WAT, the host commands and the reference model.
 //!
-//! [`subject`] puts them together once per process, with the fuzzing policy,
-//! and [`TARGETS`] names the four fuzz targets.
+//! [`subject`] puts them together once per process, with the policy of the
+//! profile the process runs under, and [`TARGETS`] names the four fuzz targets.
 
 pub mod abi;
 pub mod embedder;
@@ -21,16 +21,20 @@ pub mod wasmi_host;
 
 use std::sync::OnceLock;
 
-use contract::Policy;
+use contract::{Policy, Profile};
 use harness::{Subject, Target};
 
-/// The reference embedder under [`Policy::fuzzing`], built once per process.
+/// The reference embedder under the policy of [`Profile::current`], built once per process.
 ///
 /// # Panics
-/// If wasmtime cannot build an engine at all, which is a broken setup, not a finding.
+/// If the profile is unknown or wasmtime cannot build an engine at all,
+/// which is a broken setup, not a finding.
 pub fn subject() -> &'static Subject {
     static SUBJECT: OnceLock<Subject> = OnceLock::new();
-    SUBJECT.get_or_init(|| subject_with(Policy::fuzzing()).unwrap_or_else(|error| panic!("setup: cannot build the loader: {error}")))
+    SUBJECT.get_or_init(|| {
+        let profile = Profile::current().unwrap_or_else(|error| panic!("setup: {error}"));
+        subject_with(profile.policy()).unwrap_or_else(|error| panic!("setup: cannot build the loader: {error}"))
+    })
 }
 
 /// The reference embedder under `policy`.

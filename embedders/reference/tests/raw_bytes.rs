@@ -16,7 +16,8 @@ fn the_loader_agrees_on_valid_and_invalid_modules() {
 fn the_abi_description_states_what_the_loader_does() {
     // Written independently; this checks the two agree, so that the oracles
     // judge the loader against what it really promises.
-    assert_eq!(reference::abi::features(), loader::wasm_features());
+    assert_eq!(reference::abi::features(&contract::Policy::fuzzing()), loader::wasm_features());
+    assert_eq!(reference::abi::features(&contract::Policy::production()), wasmtime::Engine::default().get_wasm_features());
     let loader = loader::Loader::new(contract::Policy::fuzzing()).unwrap();
     let abi = &subject().abi;
     for name in loader.allowed_imports().wasi_functions() {

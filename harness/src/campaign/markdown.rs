@@ -10,11 +10,12 @@ pub fn report(summary: &Summary, previous: Option<(&str, &Summary)>) -> String {
     let _ = writeln!(text, "# Fuzzing campaign report\n");
     let _ = writeln!(
         text,
-        "Started {} with a budget of {} over {} target(s), {} worker(s) each.\n",
+        "Started {} with a budget of {} over {} target(s), {} worker(s) each{}.\n",
         summary.started,
         super::display(std::time::Duration::from_secs(summary.budget_secs)),
         summary.targets.len(),
-        summary.jobs
+        summary.jobs,
+        if summary.profile.is_empty() { String::new() } else { format!(", profile {}", summary.profile) }
     );
     let _ = writeln!(text, "## Targets\n");
     let _ = writeln!(text, "| target | time | execs | exec/s | cov | ft | corpus before → fuzzed → minimized | peak RSS | findings (raw) |");

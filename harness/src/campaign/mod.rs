@@ -88,6 +88,7 @@ pub fn run(settings: &Settings) -> Result<Summary> {
         started: utc_now(),
         budget_secs: settings.time.as_secs(),
         jobs: settings.jobs,
+        profile: contract::Profile::current().map_err(anyhow::Error::msg)?.name().to_owned(),
         ..Summary::default()
     };
     let count = u32::try_from(settings.targets.len()).unwrap_or(u32::MAX).max(1);

@@ -20,6 +20,10 @@ pub struct Summary {
     pub budget_secs: u64,
     /// libFuzzer workers per target.
     pub jobs: u32,
+    /// The profile the embedders ran under (`fuzzing` or `production`;
+    /// empty in a summary written before profiles existed).
+    #[serde(default)]
+    pub profile: String,
     /// Per-target figures, by target name.
     pub targets: BTreeMap<String, TargetSummary>,
     /// One entry per deduplicated finding.

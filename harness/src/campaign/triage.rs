@@ -15,6 +15,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
+use contract::Profile;
 use serde::{Deserialize, Serialize};
 
 use super::minimize;
@@ -449,9 +450,11 @@ fn triage_group(
 
 /// The `harness repro` command line that replays `file`, an input of form `kind`.
 fn reproduce_command(target: &str, kind: InputKind, file: &Path) -> String {
+    // The profile this process runs under is the one the campaign fuzzed with.
+    let profile = Profile::current().unwrap_or_default();
     match kind {
-        InputKind::Fuzz => format!("cargo harness repro {target} {}", file.display()),
-        kind => format!("cargo harness repro {target} --input-kind {} {}", kind.name(), file.display()),
+        InputKind::Fuzz => format!("cargo harness repro --profile {profile} {target} {}", file.display()),
+        kind => format!("cargo harness repro --profile {profile} {target} --input-kind {} {}", kind.name(), file.display()),
     }
 }
 
@@ -509,12 +512,12 @@ mod tests {
             reproduce: reproduce_command("host_calls", InputKind::Commands, Path::new("f/minimized")),
         };
         assert_eq!(finding.sizes(), "600 B fuzz input; commands 24 → 2 (2134 → 164 B)");
-        assert_eq!(finding.reproduce, "cargo harness repro host_calls --input-kind commands f/minimized");
+        assert_eq!(finding.reproduce, "cargo harness repro --profile fuzzing host_calls --input-kind commands f/minimized");
         (finding.form, finding.commands, finding.form_size_before) = (InputKind::Module, None, 344);
         assert_eq!(finding.sizes(), "600 B fuzz input; module 344 → 164 B");
         finding.form = InputKind::Fuzz;
         assert_eq!(finding.sizes(), "600 → 164 B");
-        assert_eq!(reproduce_command("selftest", InputKind::Fuzz, Path::new("m")), "cargo harness repro selftest m");
+        assert_eq!(reproduce_command("selftest", InputKind::Fuzz, Path::new("m")), "cargo harness repro --profile fuzzing selftest m");
         // A finding.json written before forms existed still reads, as a fuzz input.
         let mut old = serde_json::to_value(&finding).unwrap();
         for field in ["form", "form_size_before", "commands"] {
