@@ -80,6 +80,34 @@ fn max_pages_excludes_initial_memory_still_reproduces() {
     assert!(passed_over.labels.contains(&known::label("max-pages-excludes-initial-memory")), "{:?}", passed_over.labels);
 }
 
+/// The end of a call of `module`'s `run` in a plugin with a 50 ms timeout
+/// and no fuel limit, and how long the call took.
+fn call_with_timeout_only(module: &[u8]) -> (Result<Vec<u8>, String>, std::time::Duration) {
+    let manifest = extism::Manifest::new([extism::Wasm::data(module.to_vec())]).with_timeout(std::time::Duration::from_millis(50));
+    let mut plugin = extism::PluginBuilder::new(manifest).with_wasi(false).build().unwrap();
+    let started = std::time::Instant::now();
+    let result = plugin.call::<&[u8], Vec<u8>>("run", b"").map_err(|error| format!("{error:#}"));
+    (result, started.elapsed())
+}
+
+#[test]
+fn timeout_excludes_instantiation_still_reproduces() {
+    // The same count inside `run` is stopped by the timeout ...
+    let in_run = wat::parse_str(
+        r#"(module (func (export "run") (result i32) (local $i i64)
+            (loop $again
+              (local.set $i (i64.add (local.get $i) (i64.const 1)))
+              (br_if $again (i64.lt_u (local.get $i) (i64.const 0x80000000))))
+            (i32.const 0)))"#,
+    )
+    .unwrap();
+    let (stopped, _) = call_with_timeout_only(&in_run);
+    assert!(stopped.as_ref().is_err_and(|error| error.contains("timeout")), "{stopped:?}");
+    // ... but not in the start function, which Extism runs before it starts the timer.
+    let (result, took) = call_with_timeout_only(&reproducer("timeout-excludes-instantiation"));
+    assert!(result.is_ok(), "the timeout now covers instantiation ({result:?} after {took:?}): close the finding");
+}
+
 /// Set in the child process that runs the crashing reproducer.
 const CRASH_CHILD: &str = "EXTISM_FINDING_CRASH_CHILD";
 
