@@ -31,6 +31,7 @@ pub mod raw_bytes;
 pub mod replay;
 pub mod report;
 pub mod sample;
+pub mod scratch;
 pub mod selftest;
 pub mod shrink;
 pub mod stats;

@@ -44,6 +44,9 @@ pub const REPORT: (&str, &str) = ("extism:host/user", "report");
 /// that layer 4 reaches it.
 pub const MAX_VAR_BYTES: u64 = 1024;
 
+/// The start of the name of the folder of sandbox links.
+const LINKS_PREFIX: &str = "extism-links-";
+
 /// Extism as an embedder.
 pub struct Extism {
     policy: Policy,
@@ -57,7 +60,13 @@ impl Extism {
     /// deadline as the timeout, its fuel.
     pub fn new(policy: Policy) -> Result<Extism, String> {
         listen_to_logs();
-        let links = tempfile::Builder::new().prefix("extism-links-").tempdir().map_err(|error| error.to_string())?;
+        // A fuzz target keeps its Extism until libFuzzer ends the process,
+        // so the folder outlives it: the next process removes it.
+        harness::scratch::remove_stale(&std::env::temp_dir(), LINKS_PREFIX);
+        let links = tempfile::Builder::new()
+            .prefix(&harness::scratch::name_prefix(LINKS_PREFIX))
+            .tempdir()
+            .map_err(|error| error.to_string())?;
         std::fs::create_dir(links.path().join("empty")).map_err(|error| error.to_string())?;
         Ok(Extism { policy, links, next_link: AtomicU64::new(0) })
     }

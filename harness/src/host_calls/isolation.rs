@@ -107,8 +107,8 @@ impl Default for Canaries {
         static SETS: AtomicU64 = AtomicU64::new(0);
         let shm = Path::new("/dev/shm");
         let parent = if shm.is_dir() { shm.to_path_buf() } else { std::env::temp_dir() };
-        remove_stale_bases(&parent);
-        let base = parent.join(format!("host_calls-{}-{}", std::process::id(), SETS.fetch_add(1, Ordering::Relaxed)));
+        crate::scratch::remove_stale(&parent, BASE_PREFIX);
+        let base = parent.join(format!("{}{}", crate::scratch::name_prefix(BASE_PREFIX), SETS.fetch_add(1, Ordering::Relaxed)));
         let _ = fs::remove_dir_all(&base);
         match Canaries::create(&base) {
             Ok(canaries) => canaries,
@@ -117,18 +117,8 @@ impl Default for Canaries {
     }
 }
 
-/// Removes the base folders of processes that have exited (Linux: no `/proc/<pid>`).
-fn remove_stale_bases(parent: &Path) {
-    let Ok(entries) = fs::read_dir(parent) else { return };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(rest) = name.to_str().and_then(|name| name.strip_prefix("host_calls-")) else { continue };
-        let pid = rest.split('-').next().unwrap_or_default();
-        if pid.parse::<u32>().is_ok() && Path::new("/proc/self").exists() && !Path::new("/proc").join(pid).exists() {
-            let _ = fs::remove_dir_all(entry.path());
-        }
-    }
-}
+/// The start of the name of a canary set's base folder.
+const BASE_PREFIX: &str = "host_calls-";
 
 impl Canaries {
     /// Creates `base` with the canaries in it and snapshots them.
