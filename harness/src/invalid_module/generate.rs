@@ -31,7 +31,7 @@ impl Generator {
     pub fn valid_module(&self, abi: &Abi, u: &mut Unstructured<'_>, max_bytes: usize) -> Vec<u8> {
         let len = u.len().min(max_bytes);
         let Ok(bytes) = u.bytes(len) else { return self.minimal_module(abi) };
-        match wasm_smith::Module::new(self.config(abi).clone(), &mut Unstructured::new(bytes)) {
+        match crate::abi::smith_module(self.config(abi), abi.features, &mut Unstructured::new(bytes)) {
             Ok(module) => module.to_bytes(),
             Err(_) => self.minimal_module(abi),
         }

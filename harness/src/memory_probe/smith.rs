@@ -79,7 +79,7 @@ pub fn generate(u: &mut Unstructured<'_>, abi: &Abi, may_not_end: bool) -> Resul
         1 => minimum + 1 + u64::from(u.arbitrary::<u8>()? % 4),
         _ => (cap_pages + 1).min(MAX_PAGES_32),
     };
-    let mut module = wasm_smith::Module::new(config(abi, minimum, maximum, may_not_end), u)?;
+    let mut module = crate::abi::smith_module(&config(abi, minimum, maximum, may_not_end), abi.features, u)?;
     if !may_not_end {
         module.ensure_termination(LOOP_FUEL).map_err(|_| arbitrary::Error::IncorrectFormat)?;
     }
