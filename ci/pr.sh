@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The pull-request check, for any CI: the tests, every fuzz target built once
-# and fuzzed briefly with a fixed seed (a finding fails the run), and the
-# loader's coverage from the seed corpora checked against ci/coverage-floor.json.
+# and fuzzed briefly with a fixed seed (a finding fails the run), the seeds
+# replayed under the production profile, and the loader's coverage from the
+# seed corpora checked against ci/coverage-floor.json.
 #
 # Builds go to $CARGO_TARGET_DIR and $SUITE_FUZZ_TARGET_DIR when set;
 # PR_TESTS_DONE=1 skips the tests when the caller has just run them (.ci/run).
@@ -34,6 +35,14 @@ run_briefly() {
 mapfile -t targets < <("$harness" list --campaign)
 for target in "${targets[@]}"; do
   if [ "$target" = raw_bytes ]; then run_briefly "$target" 30; else run_briefly "$target" 20; fi
+done
+
+# The fuzzing above runs under the fuzzing profile; under the production one
+# (wasmtime's default features, the optimizer) every seed must replay without
+# a finding too: a generator that strays past what the profile enables shows here.
+echo "== the seeds under the production profile"
+for target in "${targets[@]}"; do
+  "$harness" repro --profile production "$target" "corpus/$target" | tail -n 1
 done
 
 echo "== coverage of the seed corpora against ci/coverage-floor.json"
