@@ -179,3 +179,16 @@ fn the_profile_decides_which_wasm_features_the_loader_accepts() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("SUITE_PROFILE=release is not a profile"));
 }
+
+#[test]
+fn the_regressions_replay_quietly_in_the_binary_that_counts_the_host_heap() {
+    // `cargo test` binaries do not count the heap; `harness` does, as the fuzz targets do.
+    let regressions = Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus/regressions/host_calls");
+    for (kind, folder) in [("fuzz", regressions.clone()), ("commands", regressions.join("commands"))] {
+        let files: Vec<_> = std::fs::read_dir(&folder).unwrap().map(|entry| entry.unwrap().path()).filter(|path| path.is_file()).collect();
+        let mut args = vec!["repro", "host_calls", "--input-kind", kind];
+        args.extend(files.iter().map(|path| path.to_str().unwrap()));
+        let output = harness(&args);
+        assert!(output.status.success(), "{}", stdout(&output));
+    }
+}

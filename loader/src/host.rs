@@ -126,8 +126,12 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
                 if !slots_in_bounds(caller, value_ptr_ptr, value_len_ptr)? {
                     return Ok(Status::OutOfBounds);
                 }
-                let key = read_guest(caller, range)?;
-                let Some(value) = caller.data().storage.get(&key).cloned() else { return Ok(Status::NotFound) };
+                // Looked up where it lies in guest memory: a copy would be a host
+                // buffer as large as the guest's memory, which no cap bounds.
+                let memory = memory(caller)?;
+                let (data, state) = memory.data_and_store_mut(&mut *caller);
+                let key = data.get(range).ok_or_else(|| wasmtime::format_err!("guest range checked in bounds is out of bounds"))?;
+                let Some(value) = state.storage.get(key).cloned() else { return Ok(Status::NotFound) };
                 place_in_guest(caller, &value, value_ptr_ptr, value_len_ptr)
             })
         },
