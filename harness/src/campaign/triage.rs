@@ -15,7 +15,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
-use contract::Profile;
+use contract::{PROFILE_VAR, Profile};
 use serde::{Deserialize, Serialize};
 
 use super::minimize;
@@ -346,7 +346,13 @@ fn keep_group(
     let smallest = smallest(&kept)?;
     let size = std::fs::metadata(&smallest).map(|meta| meta.len() as usize).unwrap_or(0);
     let sanitizer = settings.fuzz_build.as_ref().map_or("none", |build| build.sanitizer.name());
-    let reproduce = format!("cargo fuzz run -s {sanitizer} --fuzz-dir {} {} {}", target.fuzz_dir, target.name, smallest.display());
+    let profile = Profile::current().unwrap_or_default();
+    let reproduce = format!(
+        "{PROFILE_VAR}={profile} cargo fuzz run -s {sanitizer} --fuzz-dir {} {} {}",
+        target.fuzz_dir,
+        target.name,
+        smallest.display()
+    );
     let finding = Finding {
         target: target.name.to_owned(),
         signature,

@@ -37,6 +37,9 @@ pub struct Built {
     pub module: Vec<u8>,
     /// The defects it carries (empty if none could be applied).
     pub defects: Vec<Defect>,
+    /// Whether defects were drawn but could not be applied, so that the
+    /// valid module went out as it was (labelled `catalog:defects-not-applied`).
+    pub not_applied: bool,
 }
 
 /// Bytes wasm-smith may use when a defect the parser catches hides the
@@ -73,16 +76,16 @@ pub fn shrink_before_defects(subject: &Subject, data: &[u8], still_fails: &mut d
 /// Applies `defects` to the valid module `valid`: section and code defects
 /// while re-encoding it, then at most one byte-level defect.
 pub fn apply(abi: &Abi, valid: &[u8], defects: Vec<Defect>) -> Built {
-    let Ok(mut module) = rewrite::rewrite(valid, &defects, abi) else {
-        return Built { module: valid.to_vec(), defects: Vec::new() };
-    };
+    let drawn = !defects.is_empty();
+    let not_applied = || Built { module: valid.to_vec(), defects: Vec::new(), not_applied: drawn };
+    let Ok(mut module) = rewrite::rewrite(valid, &defects, abi) else { return not_applied() };
     for defect in defects.iter().filter(|defect| defect.kind.phase() == Phase::Bytes) {
         match bytes::apply(&module, defect) {
             Some(changed) => module = changed,
-            None => return Built { module: valid.to_vec(), defects: Vec::new() },
+            None => return not_applied(),
         }
     }
-    Built { module, defects }
+    Built { module, defects, not_applied: false }
 }
 
 /// Builds the module of `data`, loads it, and checks the embedder's verdict.
@@ -98,7 +101,7 @@ pub fn module_of(subject: &Subject, data: &[u8]) -> Vec<u8> {
 /// Loads an explicit module and checks the embedder's verdict against the
 /// independent one; with no defects known, the stage check is skipped.
 pub fn run_module(subject: &Subject, module: &[u8]) -> Report {
-    run_built(subject, Built { module: module.to_vec(), defects: Vec::new() })
+    run_built(subject, Built { module: module.to_vec(), defects: Vec::new(), not_applied: false })
 }
 
 fn run_built(subject: &Subject, built: Built) -> Report {
@@ -109,7 +112,10 @@ fn run_built(subject: &Subject, built: Built) -> Report {
     // Defects that left the module valid are the catalog's fault, not the
     // embedder's: counted for `harness stats`, so a broken kind shows.
     if verdict == oracle::Verdict::Valid && !built.defects.is_empty() {
-        report.labels.push("catalog-miss".to_owned());
+        report.labels.push("catalog:miss".to_owned());
+    }
+    if built.not_applied {
+        report.labels.push("catalog:defects-not-applied".to_owned());
     }
     if verdict == oracle::Verdict::Valid
         && let Some(id) = oracle::known_refusal(&built.module, &report.outcome, &subject.abi)

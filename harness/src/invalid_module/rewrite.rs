@@ -42,8 +42,16 @@ impl Info {
         for payload in Parser::new(0).parse_all(module) {
             match payload? {
                 Payload::TypeSection(reader) => {
-                    for sub_type in reader.into_iter_err_on_gc_types() {
-                        info.type_params.push(len(sub_type?.params()));
+                    // Every type of every recursion group takes an index; a
+                    // struct or array type (the GC proposal) has no parameters.
+                    for group in reader {
+                        for sub_type in group?.into_types() {
+                            let params = match &sub_type.composite_type.inner {
+                                wasmparser::CompositeInnerType::Func(func) => len(func.params()),
+                                _ => 0,
+                            };
+                            info.type_params.push(params);
+                        }
                     }
                 }
                 Payload::ImportSection(reader) => {
