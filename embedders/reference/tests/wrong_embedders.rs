@@ -55,8 +55,9 @@ struct Wrong {
     inner: Reference,
     declared: Policy,
     flaw: Flaw,
-    /// The engine of the unmetered instantiation, its epoch ticking every 100 ms.
-    unmetered: wasmtime::Engine,
+    /// The engine of the unmetered instantiation, its epoch ticking every
+    /// 100 ms (only for [`Flaw::UnmeteredInstantiation`]).
+    unmetered: Option<wasmtime::Engine>,
 }
 
 impl Embedder for Wrong {
@@ -69,9 +70,7 @@ impl Embedder for Wrong {
             Err(rejection) if rejection.stage == Stage::Validate && matches!(self.flaw, Flaw::AcceptsInvalid) => Ok(Box::new(Accepted)),
             Err(rejection) => Err(rejection),
             Ok(loaded) => {
-                let module = matches!(self.flaw, Flaw::UnmeteredInstantiation)
-                    .then(|| wasmtime::Module::new(&self.unmetered, module).ok())
-                    .flatten();
+                let module = self.unmetered.as_ref().and_then(|engine| wasmtime::Module::new(engine, module).ok());
                 Ok(Box::new(WrongLoaded { inner: loaded, flaw: self.flaw, module }))
             }
         }
@@ -176,7 +175,7 @@ fn ticking_engine() -> wasmtime::Engine {
 fn subject(flaw: Flaw, actual: Policy, declared: Policy) -> Subject {
     let abi = reference::abi::abi(&declared);
     let inner = Reference::new(actual).unwrap();
-    let unmetered = ticking_engine();
+    let unmetered = matches!(flaw, Flaw::UnmeteredInstantiation).then(ticking_engine);
     Subject::new(Box::new(Wrong { inner, declared, flaw, unmetered }), abi, Box::new(reference::host_api::OakHostApi))
 }
 

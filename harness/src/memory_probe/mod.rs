@@ -55,8 +55,8 @@ pub const MAY_NOT_END_ONE_IN: u8 = 4;
 /// take over the corpus, since every new module covers new compiler paths).
 pub fn run(subject: &Subject, data: &[u8]) -> Report {
     let mut u = Unstructured::new(data);
-    if uses_smith(data) {
-        let module = smith_module(&subject.abi, &mut u, may_not_end(data));
+    if let Some(may_not_end) = smith_choice(data) {
+        let module = smith_module(&subject.abi, &mut u, may_not_end);
         let generator = if module.may_not_end { "generator:wasm-smith-may-not-end" } else { "generator:wasm-smith" };
         run_module_as(subject, module.bytes, generator, module.may_not_end)
     } else {
@@ -66,18 +66,15 @@ pub fn run(subject: &Subject, data: &[u8]) -> Report {
 
 /// Whether `data` goes to the wasm-smith generator.
 pub fn uses_smith(data: &[u8]) -> bool {
-    byte_sum(data) % SMITH_ONE_IN == 0
+    smith_choice(data).is_some()
 }
 
-/// Whether the wasm-smith module of `data` is left without termination
-/// fuel: chosen, like the generator, by the sum of the input bytes, so that
-/// no bytes are drawn for it.
-pub fn may_not_end(data: &[u8]) -> bool {
-    (byte_sum(data) / SMITH_ONE_IN) % MAY_NOT_END_ONE_IN == 0
-}
-
-fn byte_sum(data: &[u8]) -> u8 {
-    data.iter().fold(0u8, |sum, byte| sum.wrapping_add(*byte))
+/// For an input that goes to wasm-smith, whether its module is left without
+/// termination fuel; `None` for a probe input. Both are chosen by the sum of
+/// the input bytes, so that no bytes are drawn for them.
+fn smith_choice(data: &[u8]) -> Option<bool> {
+    let sum = data.iter().fold(0u8, |sum, byte| sum.wrapping_add(*byte));
+    (sum % SMITH_ONE_IN == 0).then_some((sum / SMITH_ONE_IN) % MAY_NOT_END_ONE_IN == 0)
 }
 
 /// The structured form of an input: the module it runs. For a probe input
@@ -86,8 +83,8 @@ fn byte_sum(data: &[u8]) -> u8 {
 /// the fuzz bytes instead.
 pub fn module_of(subject: &Subject, data: &[u8]) -> Vec<u8> {
     let mut u = Unstructured::new(data);
-    if uses_smith(data) {
-        smith_module(&subject.abi, &mut u, may_not_end(data)).bytes
+    if let Some(may_not_end) = smith_choice(data) {
+        smith_module(&subject.abi, &mut u, may_not_end).bytes
     } else {
         let module = probe_module(&subject.abi, &mut u);
         module.annotated(&module.shape.encode(&*subject.abi.io, subject.abi.entry))
