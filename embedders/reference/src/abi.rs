@@ -1,4 +1,4 @@
-//! The reference loader's ABI, as its documentation (the README's "Host
+//! The reference loader's ABI, as its documentation (`embedders/reference/README.md`, "Host
 //! ABI") states it: import module `host` with four functions over `i32`s,
 //! WASI preview1, exports `main: [] -> []`, `alloc: [i32] -> [i32]` and
 //! `memory`, every rule checked at the ABI check, and the policy's caps.

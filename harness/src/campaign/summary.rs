@@ -1,5 +1,5 @@
 //! `summary.json`: everything a campaign measured and found, machine-readable.
-//! Its format is documented in the README.
+//! Its format is documented in `docs/campaigns.md` (section `summary.json`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
