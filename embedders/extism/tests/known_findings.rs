@@ -1,8 +1,12 @@
-//! Extism 1.30's defects written up in `findings/extism/`: each reproducer
-//! still shows its defect when known defects are reported (as `harness repro
-//! --report-known` replays it), and campaigns pass over it otherwise,
-//! labelled `known:<id>`. When a newer Extism fixes one, its test here fails:
-//! then the finding is closed and its entry leaves `abi::KNOWN_DEFECTS`.
+//! Extism 1.30's findings written up in `findings/extism/`: each reproducer
+//! still shows its behaviour when known defects are reported (as `harness
+//! repro --report-known` replays it), and campaigns pass over it otherwise,
+//! labelled `known:<id>`. When a newer Extism changes one, its test here
+//! fails: then the finding is closed and its entry leaves
+//! `abi::KNOWN_DEFECTS`. Two of them are defects (`declared-maximum-refused`,
+//! `unchecked-memory-bytes`); the other two are notes on behaviour Extism
+//! chose (`max-pages-excludes-initial-memory`, `timeout-excludes-instantiation`),
+//! whose tests check that the note is still true.
 
 use std::os::unix::process::ExitStatusExt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -105,7 +109,7 @@ fn timeout_excludes_instantiation_still_reproduces() {
     assert!(stopped.as_ref().is_err_and(|error| error.contains("timeout")), "{stopped:?}");
     // ... but not in the start function, which Extism runs before it starts the timer.
     let (result, took) = call_with_timeout_only(&reproducer("timeout-excludes-instantiation"));
-    assert!(result.is_ok(), "the timeout now covers instantiation ({result:?} after {took:?}): close the finding");
+    assert!(result.is_ok(), "the timeout now covers instantiation ({result:?} after {took:?}): update the note");
 }
 
 /// Set in the child process that runs the crashing reproducer.

@@ -95,8 +95,10 @@ pub fn env_import(name: &'static str, for_generators: bool) -> Import {
     Import { module: ENV, name, signature: Signature { params: types(params), results: types(results) }, for_generators }
 }
 
-/// Extism 1.30's defects written up in `findings/extism/`, which the oracles
-/// pass over so that campaigns find the next one.
+/// What the oracles pass over in Extism 1.30, so that campaigns find the next
+/// one, each written up in `findings/extism/`: its two defects, and
+/// `max-pages-excludes-initial-memory`, a note on a deliberate budget rule of
+/// Extism (not a defect) that the cap oracle would otherwise report.
 pub const KNOWN_DEFECTS: [KnownDefect; 3] = [
     KnownDefect::RefusesDeclaredMaximum { id: "declared-maximum-refused" },
     KnownDefect::CapExcludesInitialMemory { id: "max-pages-excludes-initial-memory" },
