@@ -53,6 +53,8 @@ enum Command {
     Promote(commands::promote::Args),
     /// Rewrite a campaign's REPORT.md from its summary.json.
     Report(commands::report::Args),
+    /// Measure each target's exec/s beside the bare work it cannot avoid, per phase; write the table as JSON.
+    Bench(commands::bench::Args),
     /// Replay corpora on a coverage build: HTML, lcov and a per-file summary; check the floor.
     Coverage(commands::coverage::Args),
 }
@@ -77,6 +79,7 @@ fn main() -> ExitCode {
         Command::Promote(args) => commands::promote::run(&args),
         Command::Report(args) => commands::report::run(&args),
         Command::Coverage(args) => commands::coverage::run(&args),
+        Command::Bench(args) => commands::bench::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -192,3 +192,35 @@ fn the_regressions_replay_quietly_in_the_binary_that_counts_the_host_heap() {
         assert!(output.status.success(), "{}", stdout(&output));
     }
 }
+
+#[test]
+fn bench_runs_a_target_beside_its_bare_work_and_writes_the_table_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("bench.json");
+    let output = harness(&["bench", "raw_bytes", "--time", "3s", "--generated", "40", "--json", json.to_str().unwrap()]);
+    let text = stdout(&output);
+    assert!(output.status.success(), "{text}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(text.lines().next().is_some_and(|line| line.starts_with("raw_bytes") && line.contains("bare/layer")), "{text}");
+    let table: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(table["profile"], "fuzzing");
+    let row = &table["targets"][0];
+    assert_eq!(row["target"], "raw_bytes");
+    assert_eq!(row["embedder"], "reference");
+    assert!(row["execs"].as_u64().unwrap() > 0, "{row}");
+    assert!(row["exec_per_s"].as_f64().unwrap() > 0.0 && row["bare_exec_per_s"].as_f64().unwrap() > 0.0, "{row}");
+    let ratio = row["bare_over_layer"].as_f64().unwrap();
+    let expected = row["bare_exec_per_s"].as_f64().unwrap() / row["exec_per_s"].as_f64().unwrap();
+    assert!((ratio - expected).abs() < 1e-6, "{row}");
+    let phases = row["phase_us_per_input"].as_object().unwrap();
+    for phase in ["load", "oracle:verdict", "oracle:messages", "other"] {
+        assert!(phases.contains_key(phase), "{phase} missing: {row}");
+    }
+    assert!(phases.contains_key(row["costliest_phase"].as_str().unwrap()), "{row}");
+}
+
+#[test]
+fn bench_refuses_the_selftest_target_by_name() {
+    let output = harness(&["bench", "selftest", "--time", "1s"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("`selftest` fuzzes no layer"));
+}

@@ -16,6 +16,7 @@
 
 pub mod abi;
 pub mod alloc;
+pub mod bench;
 pub mod campaign;
 pub mod commands;
 pub mod coverage;
@@ -27,6 +28,7 @@ pub mod invalid_module;
 pub mod limits;
 pub mod memory_probe;
 pub mod messages;
+pub mod phase;
 pub mod raw_bytes;
 pub mod replay;
 pub mod report;

@@ -12,6 +12,7 @@ use contract::Outcome;
 use crate::abi::Limits;
 use crate::alloc::{self, Heap};
 use crate::embedder::{Embedder, Loaded, Store};
+use crate::phase;
 
 /// What was measured of one invocation.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -24,21 +25,23 @@ pub struct Measured {
 
 /// Invokes `loaded` with `request` in `sandbox`, measuring the invocation.
 pub fn invoke(loaded: &dyn Loaded, request: &[u8], sandbox: Option<&Path>) -> (Outcome, Measured) {
-    let started = Instant::now();
-    let (outcome, heap) = alloc::measure(|| loaded.invoke(request, sandbox));
-    (outcome, Measured { wall: started.elapsed(), heap })
+    phase::timed(phase::INVOKE, || {
+        let started = Instant::now();
+        let (outcome, heap) = alloc::measure(|| loaded.invoke(request, sandbox));
+        (outcome, Measured { wall: started.elapsed(), heap })
+    })
 }
 
 /// Invokes `loaded` and checks every limit: what a layer does for each invocation.
 pub fn invoke_checked(loaded: &dyn Loaded, request: &[u8], sandbox: Option<&Path>, limits: &Limits) -> Outcome {
     let (outcome, measured) = invoke(loaded, request, sandbox);
-    check(&outcome, &measured, request.len(), limits);
+    phase::timed("oracle:limits", || check(&outcome, &measured, request.len(), limits));
     outcome
 }
 
 /// Loads `module` and, if accepted, invokes it once with every limit checked.
 pub fn run(embedder: &dyn Embedder, limits: &Limits, module: &[u8], request: &[u8], store: &Store) -> Outcome {
-    match embedder.load(module, store) {
+    match phase::timed(phase::LOAD, || embedder.load(module, store)) {
         Ok(loaded) => invoke_checked(&*loaded, request, None, limits),
         Err(rejection) => Outcome::rejected(rejection),
     }

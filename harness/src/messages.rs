@@ -13,6 +13,10 @@ use contract::{End, MAX_MESSAGE_BYTES, Outcome, TrapCode};
 /// printable text of at most [`MAX_MESSAGE_BYTES`], and the outcome's
 /// rendering for people is a single printable line too.
 pub fn check(outcome: &Outcome) {
+    crate::phase::timed("oracle:messages", || check_messages(outcome));
+}
+
+fn check_messages(outcome: &Outcome) {
     let message = match &outcome.end {
         End::Rejected(rejection) => Some(rejection.reason.as_str()),
         End::Trap(TrapCode::Other(text)) | End::Error(text) => Some(text.as_str()),

@@ -16,7 +16,7 @@ pub const REQUEST: &[u8] = b"raw-bytes request";
 /// Loads `data` as a module, invokes it if accepted, and checks the verdict.
 pub fn run(embedder: &dyn Embedder, abi: &Abi, data: &[u8]) -> Report {
     let outcome = crate::limits::run(embedder, &abi.limits, data, REQUEST, &Store::new());
-    check_verdict(data, &outcome, abi);
+    crate::phase::timed("oracle:verdict", || check_verdict(data, &outcome, abi));
     crate::messages::check(&outcome);
     Report::new(outcome)
 }

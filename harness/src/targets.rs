@@ -189,6 +189,14 @@ impl Target {
         }
     }
 
+    /// The subject it fuzzes, if it fuzzes a layer.
+    pub fn subject(&self) -> Option<&'static Subject> {
+        match self.fuzzes {
+            Fuzzes::Layer(_, subject) => Some(subject()),
+            Fuzzes::SelfTest => None,
+        }
+    }
+
     /// One line on what it exercises.
     pub fn about(&self) -> &'static str {
         match self.fuzzes {

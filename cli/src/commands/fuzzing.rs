@@ -30,6 +30,11 @@ pub struct FuzzOptions {
     /// Cargo target directory of the fuzz builds [default: <fuzz package>/target, or $SUITE_FUZZ_TARGET_DIR].
     #[arg(long)]
     pub target_dir: Option<PathBuf>,
+    /// After fuzzing each target, bench it in-process on its corpus for this
+    /// long (`harness bench`: the layer's exec/s beside its bare work's), for
+    /// the report; 0s skips it.
+    #[arg(long, default_value = "10s", value_parser = parse_time_arg)]
+    pub bench_time: Duration,
     /// Extra libFuzzer flags, after `--`.
     #[arg(last = true)]
     pub libfuzzer_flags: Vec<String>,
@@ -59,11 +64,17 @@ impl FuzzOptions {
             out,
             build,
             limits: self.limits(),
+            bench_time: self.bench_time,
             seed: self.seed,
             extra: self.libfuzzer_flags.clone(),
             triage: triage_settings(harness, self.limits(), Some(self.build())),
         })
     }
+}
+
+/// A duration argument for clap (`10s`, `2m`, `0s`).
+fn parse_time_arg(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text).map_err(|error| format!("{text:?} is not a duration such as 10s or 2m: {error}"))
 }
 
 /// Triage replays with the fuzzing limits (the hang limit at most 5 s, since

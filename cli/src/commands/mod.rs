@@ -1,6 +1,7 @@
 //! One module per subcommand, and what they share: the targets of every
 //! embedder, the repository, and printing that stops quietly at a closed pipe.
 
+pub mod bench;
 pub mod campaign;
 pub mod coverage;
 pub mod fuzzing;

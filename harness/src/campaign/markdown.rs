@@ -30,6 +30,19 @@ pub fn report(summary: &Summary, previous: Option<(&str, &Summary)>) -> String {
             target.corpus_before, target.corpus_fuzzed, target.corpus_after, target.peak_rss_mb
         );
     }
+    let benched: Vec<_> = summary.targets.iter().filter_map(|(name, target)| Some((name, target.bench.as_ref()?, target.exec_per_sec))).collect();
+    if !benched.is_empty() {
+        let _ = writeln!(text, "\nThe same build benched in-process on each final corpus (`harness bench`: no libFuzzer; the bare work is what the layer cannot avoid):\n");
+        let _ = writeln!(text, "| target | campaign exec/s | bench exec/s | bare exec/s | costliest phase |");
+        let _ = writeln!(text, "|---|---:|---:|---:|---|");
+        for (name, bench, campaign) in benched {
+            let _ = writeln!(
+                text,
+                "| `{name}` | {campaign:.0} | {:.0} | {:.0} | {} |",
+                bench.exec_per_sec, bench.bare_exec_per_sec, bench.costliest_phase
+            );
+        }
+    }
     for (name, target) in summary.targets.iter().filter(|(_, target)| target.set_aside > 0) {
         let _ = writeln!(text, "\n**{name}:** {} seed or corpus input(s) were findings themselves: set aside (triaged below), fuzzing went on.", target.set_aside);
     }

@@ -18,7 +18,7 @@ use crate::replay;
 use crate::stats::CorpusStats;
 use crate::targets::Target;
 
-use summary::{Summary, TargetSummary};
+use summary::{BenchFigures, Summary, TargetSummary};
 
 /// Everything a campaign needs to know.
 #[derive(Clone, Debug)]
@@ -37,6 +37,9 @@ pub struct Settings {
     pub build: Build,
     /// Per-input time and memory limits.
     pub limits: Limits,
+    /// How long to bench each target in-process on its corpus after
+    /// fuzzing it ([`crate::bench`]); zero skips the bench.
+    pub bench_time: Duration,
     /// libFuzzer seed, for reproducible runs.
     pub seed: Option<u32>,
     /// Extra libFuzzer flags.
@@ -148,6 +151,7 @@ fn fuzz_target(settings: &Settings, layout: &Layout, target: &'static Target, ti
     eprintln!("   {}: merging and minimizing the corpus ({corpus_fuzzed} files)", target.name);
     let (_, corpus_after) = libfuzzer::merge_corpus(&settings.build, &job)?;
     let stats = corpus_stats(target, &corpus, settings.limits)?;
+    let bench = bench_corpus(target, &corpus, settings.bench_time)?;
     let status = result.last_status.unwrap_or_default();
     let mut findings_by_kind = std::collections::BTreeMap::new();
     for kind in &result.findings {
@@ -173,7 +177,35 @@ fn fuzz_target(settings: &Settings, layout: &Layout, target: &'static Target, ti
         fuzzer_runs: result.runs,
         stopped_early: result.stopped_early,
         set_aside: result.set_aside,
+        bench,
     })
+}
+
+/// Benches `target` in-process on the files of `corpus` for `time` (none
+/// when `time` is zero); a target that cannot be benched is noted, not fatal.
+fn bench_corpus(target: &'static Target, corpus: &Path, time: Duration) -> Result<Option<BenchFigures>> {
+    if time.is_zero() || target.layer().is_none() {
+        return Ok(None);
+    }
+    let inputs = replay::collect_inputs(&[corpus.to_path_buf()])?
+        .iter()
+        .map(|path| std::fs::read(path).with_context(|| format!("cannot read {}", path.display())))
+        .collect::<Result<Vec<_>>>()?;
+    eprintln!("   {}: benching the layer beside its bare work on the corpus for {}", target.name, display(time));
+    match crate::bench::measure_on_thread(target, inputs, time, |_| {}) {
+        Ok(measured) => {
+            let figures = BenchFigures::of(&measured);
+            eprintln!(
+                "   {}: bench {:.0} exec/s, bare {:.0} exec/s, costliest phase {}",
+                target.name, figures.exec_per_sec, figures.bare_exec_per_sec, figures.costliest_phase
+            );
+            Ok(Some(figures))
+        }
+        Err(error) => {
+            eprintln!("   {}: no bench: {error}", target.name);
+            Ok(None)
+        }
+    }
 }
 
 /// One progress line: elapsed of budget, execs, speed, coverage, corpus, findings.

@@ -68,6 +68,34 @@ pub struct TargetSummary {
     /// Seed and corpus inputs set aside because they were findings themselves.
     #[serde(default)]
     pub set_aside: usize,
+    /// The in-process bench of the same build on the final corpus, if run.
+    #[serde(default)]
+    pub bench: Option<BenchFigures>,
+}
+
+/// What `harness bench` measured of a target: the layer beside its bare work.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct BenchFigures {
+    /// Inputs the bench ran through the layer.
+    pub execs: u64,
+    /// The layer's executions per second, in-process, without libFuzzer.
+    pub exec_per_sec: f64,
+    /// The bare work's executions per second on the same inputs.
+    pub bare_exec_per_sec: f64,
+    /// The phase that took the layer longest.
+    pub costliest_phase: String,
+}
+
+impl BenchFigures {
+    /// The figures of one bench.
+    pub fn of(measured: &crate::bench::TargetBench) -> BenchFigures {
+        BenchFigures {
+            execs: measured.layer.execs,
+            exec_per_sec: measured.layer.per_second(),
+            bare_exec_per_sec: measured.bare.per_second(),
+            costliest_phase: measured.costliest_phase().map(|(name, _)| name.to_owned()).unwrap_or_default(),
+        }
+    }
 }
 
 impl Summary {

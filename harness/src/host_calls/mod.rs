@@ -17,6 +17,7 @@ use std::sync::OnceLock;
 use crate::abi::{KnownDefect, known};
 use crate::commands::{Command, HostApi, codec, generator, interpreter};
 use crate::embedder::Loaded;
+use crate::phase;
 use crate::report::Report;
 use crate::shrink::delta_debug;
 use crate::subject::Subject;
@@ -48,12 +49,32 @@ impl Interpreter {
 /// # Panics
 /// With `oracle:` when an oracle fires; with `setup:` if no sandbox can be made.
 pub fn run(subject: &Subject, data: &[u8]) -> Report {
-    run_commands(subject, &generator::generate(data, &*subject.host_api))
+    run_commands(subject, &phase::timed(phase::GENERATE, || generator::generate(data, &*subject.host_api)))
 }
 
 /// The structured form of an input: its command list, encoded as the request.
 pub fn commands_of(subject: &Subject, data: &[u8]) -> Vec<u8> {
     codec::encode(&generator::generate(data, &*subject.host_api))
+}
+
+/// The command list of an input as the layer runs it, encoded: with a known
+/// defect that would crash the process defused, as [`run`] does. What
+/// `harness bench` gives [`invoke_bare`].
+pub fn request_of(subject: &Subject, data: &[u8]) -> Vec<u8> {
+    let commands = generator::generate(data, &*subject.host_api);
+    match defused(subject, &commands) {
+        Some((defused, _)) => codec::encode(&defused),
+        None => codec::encode(&commands),
+    }
+}
+
+/// The bare work of an encoded command list, for `harness bench`: the
+/// interpreter (loaded once) invoked with it, with no sandbox directory and
+/// no oracle.
+pub fn invoke_bare(subject: &Subject, request: &[u8]) -> contract::Outcome {
+    let kept = subject.kept::<Interpreter>();
+    let (_, loaded) = kept.get_or_load(subject);
+    loaded.invoke(request, None)
 }
 
 /// Whether `file` is a command list in the request encoding of the subject's ABI.
@@ -87,29 +108,37 @@ pub fn minimize(subject: &Subject, file: Vec<u8>, still_fails: &mut dyn FnMut(&[
     }
 }
 
+/// `commands` with the call that triggers a known defect crashing the host
+/// defused, and the defect's id; `None` when they trigger none.
+fn defused(subject: &Subject, commands: &[Command]) -> Option<(Vec<Command>, &'static str)> {
+    // Only an ABI that lists a defect crashing the host pays for defusing.
+    let crashes_host = subject.abi.known_defects.iter().any(|defect| matches!(defect, KnownDefect::CrashesHost { .. }));
+    crashes_host
+        .then(|| phase::timed("oracle:model-defuse", || subject.host_api.defuse(commands, subject.embedder.policy())))
+        .flatten()
+        .filter(|(_, id)| subject.abi.known_defects.contains(&KnownDefect::CrashesHost { id }))
+}
+
 /// Runs `commands` in a fresh sandbox and checks the model and isolation
 /// oracles; a list that triggers a known defect crashing the process runs
 /// defused (labelled `known:<id>`).
 fn run_commands(subject: &Subject, commands: &[Command]) -> Report {
     let api: &dyn HostApi = &*subject.host_api;
     let policy = subject.embedder.policy();
-    // Only an ABI that lists a defect crashing the host pays for defusing.
-    let crashes_host = subject.abi.known_defects.iter().any(|defect| matches!(defect, KnownDefect::CrashesHost { .. }));
-    let defused = crashes_host
-        .then(|| api.defuse(commands, policy))
-        .flatten()
-        .filter(|(_, id)| subject.abi.known_defects.contains(&KnownDefect::CrashesHost { id }));
+    let defused = defused(subject, commands);
     let commands = defused.as_ref().map_or(commands, |(defused, _)| defused.as_slice());
     let request = codec::encode(commands);
     let canaries = subject.kept::<isolation::Canaries>();
     let kept = subject.kept::<Interpreter>();
     let (bytes, loaded) = kept.get_or_load(subject);
-    let outcome = match canaries.sandbox() {
-        Ok(sandbox) => crate::limits::invoke_checked(&**loaded, &request, Some(sandbox.path()), &subject.abi.limits),
+    let sandbox = match phase::timed(phase::SANDBOX, || canaries.sandbox()) {
+        Ok(sandbox) => sandbox,
         Err(error) => panic!("setup: cannot create a sandbox in {}: {error}", canaries.base().display()),
     };
-    api.check(commands, &request, &outcome, policy);
-    canaries.check(&outcome, &request);
+    let outcome = crate::limits::invoke_checked(&**loaded, &request, Some(sandbox.path()), &subject.abi.limits);
+    phase::timed(phase::SANDBOX, || drop(sandbox));
+    phase::timed("oracle:model", || api.check(commands, &request, &outcome, policy));
+    phase::timed("oracle:isolation", || canaries.check(&outcome, &request));
     crate::messages::check(&outcome);
     let mut report = Report::new(outcome);
     report.labels = api.labels(commands, &report.outcome);

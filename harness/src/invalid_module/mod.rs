@@ -90,7 +90,7 @@ pub fn apply(abi: &Abi, valid: &[u8], defects: Vec<Defect>) -> Built {
 
 /// Builds the module of `data`, loads it, and checks the embedder's verdict.
 pub fn run(subject: &Subject, data: &[u8]) -> Report {
-    run_built(subject, build(subject, data))
+    run_built(subject, crate::phase::timed(crate::phase::GENERATE, || build(subject, data)))
 }
 
 /// The structured form of an input: the module it builds, defects applied.
@@ -106,7 +106,7 @@ pub fn run_module(subject: &Subject, module: &[u8]) -> Report {
 
 fn run_built(subject: &Subject, built: Built) -> Report {
     let outcome = crate::limits::run(&*subject.embedder, &subject.abi.limits, &built.module, REQUEST, &Store::new());
-    let verdict = oracle::check_verdict(&built.module, &built.defects, &outcome, &subject.abi);
+    let verdict = crate::phase::timed("oracle:verdict", || oracle::check_verdict(&built.module, &built.defects, &outcome, &subject.abi));
     crate::messages::check(&outcome);
     let mut report = Report::new(outcome);
     // Defects that left the module valid are the catalog's fault, not the

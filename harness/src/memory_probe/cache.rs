@@ -13,6 +13,7 @@ use contract::Rejection;
 use super::probes::ProbeShape;
 use super::wasmi_diff::WasmiModule;
 use crate::embedder::{Loaded, Store};
+use crate::phase;
 use crate::subject::Subject;
 
 /// wasm-smith modules kept.
@@ -75,6 +76,7 @@ impl Cache {
 }
 
 fn compile(subject: &Subject, bytes: &[u8]) -> Result<Arc<Compiled>, Rejection> {
-    let loaded = subject.embedder.load(bytes, &Store::new())?;
-    Ok(Arc::new(Compiled { loaded, wasmi: WasmiModule::new(bytes, &subject.abi) }))
+    let loaded = phase::timed(phase::LOAD, || subject.embedder.load(bytes, &Store::new()))?;
+    let wasmi = phase::timed(super::ORACLE_DIFFERENTIAL, || WasmiModule::new(bytes, &subject.abi));
+    Ok(Arc::new(Compiled { loaded, wasmi }))
 }

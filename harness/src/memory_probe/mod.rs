@@ -34,6 +34,7 @@ use arbitrary::Unstructured;
 use contract::{End, Outcome, Rejection, Resource};
 
 use crate::abi::{Abi, known};
+use crate::phase;
 use crate::report::Report;
 use crate::subject::Subject;
 
@@ -45,6 +46,11 @@ use wasmi_diff::WasmiModule;
 
 /// One input in this many goes to wasm-smith, the others to the probe generator.
 pub const SMITH_ONE_IN: u8 = 8;
+
+/// The phase of the specification oracle.
+const ORACLE_SPEC: &str = "oracle:spec";
+/// The phase of the wasmi differential, compiling for wasmi included.
+pub const ORACLE_DIFFERENTIAL: &str = "oracle:differential";
 /// One wasm-smith module in this many may never end (see [`smith`]).
 pub const MAY_NOT_END_ONE_IN: u8 = 4;
 
@@ -56,7 +62,7 @@ pub const MAY_NOT_END_ONE_IN: u8 = 4;
 pub fn run(subject: &Subject, data: &[u8]) -> Report {
     let mut u = Unstructured::new(data);
     if let Some(may_not_end) = smith_choice(data) {
-        let module = smith_module(&subject.abi, &mut u, may_not_end);
+        let module = phase::timed(phase::GENERATE, || smith_module(&subject.abi, &mut u, may_not_end));
         let generator = if module.may_not_end { "generator:wasm-smith-may-not-end" } else { "generator:wasm-smith" };
         run_module_as(subject, module.bytes, generator, module.may_not_end)
     } else {
@@ -114,6 +120,10 @@ fn uncapped_bytes(abi: &Abi, initial_bytes: u64) -> u64 {
 /// Checks the cap oracle against the cap the embedder keeps, and labels a
 /// run that went past the declared cap as far as a known defect lets it.
 fn check_cap(abi: &Abi, outcome: &Outcome, uncapped: u64, labels: &mut Vec<String>) {
+    phase::timed("oracle:memory-cap", || check_cap_of(abi, outcome, uncapped, labels));
+}
+
+fn check_cap_of(abi: &Abi, outcome: &Outcome, uncapped: u64, labels: &mut Vec<String>) {
     let declared = abi.limits.max_memory_bytes;
     oracles::check_memory_cap(outcome, declared.map(|cap| cap + uncapped));
     let seen = oracles::response_pages(&outcome.response).map(|pages| pages * spec::PAGE);
@@ -128,7 +138,7 @@ fn check_cap(abi: &Abi, outcome: &Outcome, uncapped: u64, labels: &mut Vec<Strin
 /// each checked by all three oracles.
 fn run_probes(subject: &Subject, u: &mut Unstructured<'_>) -> Report {
     let abi = &subject.abi;
-    let module = probe_module(abi, u);
+    let module = phase::timed(phase::GENERATE, || probe_module(abi, u));
     let mut labels = vec!["generator:probes".to_owned()];
     let (interpreter, lookup) = subject.kept::<Cache>().interpreter(subject, module.shape);
     let bytes = module.annotated(&interpreter);
@@ -146,13 +156,16 @@ fn run_probes(subject: &Subject, u: &mut Unstructured<'_>) -> Report {
         let request = probes::request(probe);
         let outcome = crate::limits::invoke_checked(&*compiled.loaded, &request, None, &abi.limits);
         check_cap(abi, &outcome, uncapped, &mut labels);
-        let model = module.model(cap_bytes(abi) + uncapped);
-        let refusal_allowed = spec::asks_for_refused_growth(model, probe);
-        let known = known::refusal_of_maximum(abi, &outcome, || !refusal_allowed && spec::asks_for_declared_maximum(model, probe));
-        oracles::check_spec(index, spec::expect(model, probe), refusal_allowed || known.is_some(), &outcome);
-        if let Some(id) = known {
-            add_label(&mut labels, known::label(id));
-        }
+        let refusal_allowed = phase::timed(ORACLE_SPEC, || {
+            let model = module.model(cap_bytes(abi) + uncapped);
+            let refusal_allowed = spec::asks_for_refused_growth(model, probe);
+            let known = known::refusal_of_maximum(abi, &outcome, || !refusal_allowed && spec::asks_for_declared_maximum(model, probe));
+            oracles::check_spec(index, spec::expect(model, probe), refusal_allowed || known.is_some(), &outcome);
+            if let Some(id) = known {
+                add_label(&mut labels, known::label(id));
+            }
+            refusal_allowed
+        });
         let call = Call { index, request: &request, asks_past_cap: refusal_allowed };
         differential(abi, &compiled.wasmi, &bytes, &call, &outcome, &mut labels);
         last = Some(outcome);
@@ -226,6 +239,10 @@ struct Call<'a> {
 /// for more than the cap are not compared; nor are calls the spec model
 /// knows ask past the cap that the embedder ended at its memory limit.
 fn differential(abi: &Abi, wasmi: &Result<WasmiModule, String>, module: &[u8], call: &Call<'_>, outcome: &Outcome, labels: &mut Vec<String>) {
+    phase::timed(ORACLE_DIFFERENTIAL, || differential_of(abi, wasmi, module, call, outcome, labels));
+}
+
+fn differential_of(abi: &Abi, wasmi: &Result<WasmiModule, String>, module: &[u8], call: &Call<'_>, outcome: &Outcome, labels: &mut Vec<String>) {
     let Ok(wasmi) = wasmi else {
         labels.push("differential:wasmi-refused".to_owned());
         return;
