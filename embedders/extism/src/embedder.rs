@@ -1,8 +1,17 @@
 //! Extism behind the seam, configured as a careful host configures it for
 //! untrusted plugins: a compiled plugin built once per module and a fresh
 //! plugin instantiated per call; memory capped with `max_pages`, a timeout,
-//! a fuel limit, `max_var_bytes`, no allowed hosts, the wasmtime cache off,
-//! and WASI with one allowed path (a fresh sandbox per run).
+//! a fuel limit, `max_var_bytes`, no allowed hosts, wasmtime's compilation
+//! cache on (as Extism's default is) in a folder of this process's, and
+//! WASI with one allowed path (a fresh sandbox per run).
+//!
+//! The cache: Extism builds a new wasmtime `Engine` for every compiled
+//! plugin and compiles its kernel module into it; with the cache, every
+//! compile but the first of each module is wasmtime's deserialization of
+//! the artifact it stored, so the kernel costs one compile per process. A
+//! module the fuzzer made is compiled, then compressed and written to the
+//! cache (and read back when the same module comes again): the path a host
+//! with Extism's default configuration runs.
 //!
 //! The mapping into the suite's vocabulary:
 //! - Extism parses, validates and compiles in one call (`CompiledPlugin::new`).
@@ -46,11 +55,24 @@ pub const MAX_VAR_BYTES: u64 = 1024;
 
 /// The start of the name of the folder of sandbox links.
 const LINKS_PREFIX: &str = "extism-links-";
+/// wasmtime's compilation cache configuration, in the folder of sandbox links.
+const CACHE_CONFIG: &str = "wasmtime-cache.toml";
+
+/// wasmtime's cache configuration (see wasmtime's `CacheConfig`): the cache in
+/// `directory`, its worker keeping it to a few thousand files and 256 MiB,
+/// so that a night of fuzzing does not fill the disk.
+fn cache_config(directory: &Path) -> String {
+    format!(
+        "[cache]\ndirectory = {directory:?}\nfile-count-soft-limit = '4096'\nfiles-total-size-soft-limit = '256Mi'\ncleanup-interval = '1m'\n",
+        directory = directory.display().to_string()
+    )
+}
 
 /// Extism as an embedder.
 pub struct Extism {
     policy: Policy,
-    /// The folder holding each loaded module's sandbox link and an empty folder.
+    /// The folder holding each loaded module's sandbox link, an empty
+    /// folder, and wasmtime's compilation cache with its configuration.
     links: tempfile::TempDir,
     next_link: AtomicU64,
 }
@@ -68,6 +90,8 @@ impl Extism {
             .tempdir()
             .map_err(|error| error.to_string())?;
         std::fs::create_dir(links.path().join("empty")).map_err(|error| error.to_string())?;
+        std::fs::write(links.path().join(CACHE_CONFIG), cache_config(&links.path().join("wasmtime-cache")))
+            .map_err(|error| error.to_string())?;
         Ok(Extism { policy, links, next_link: AtomicU64::new(0) })
     }
 
@@ -89,7 +113,7 @@ impl Extism {
         PluginBuilder::new(manifest)
             .with_wasi(true)
             .with_fuel_limit(self.policy.fuel)
-            .with_cache_disabled()
+            .with_cache_config(self.links.path().join(CACHE_CONFIG))
             .with_function_in_namespace(namespace, name, [ValType::I64], [], reports.clone(), |_plugin, inputs, _outputs, reports| {
                 let value = inputs.first().and_then(|value| value.i64()).unwrap_or_default();
                 reports.get()?.lock().unwrap_or_else(PoisonError::into_inner).push(value);
