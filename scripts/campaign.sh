@@ -12,4 +12,7 @@ cd "$(dirname "$0")/.."
 budget=${1:-4m}
 shift || true
 scripts/setup.sh
-exec cargo run --quiet --locked -p harness-cli -- campaign --time "$budget" "$@"
+# Extism's targets (and its wasmtime) are built only when asked for.
+features=(--no-default-features)
+case " $* " in *extism*) features=() ;; esac
+exec cargo run --quiet --locked -p harness-cli "${features[@]}" -- campaign --time "$budget" "$@"

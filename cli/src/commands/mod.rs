@@ -19,14 +19,25 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use harness::Target;
 
-/// Every fuzz target: each embedder's four, then `selftest`.
+/// Every fuzz target: each embedder's four (Extism's with the `extism`
+/// feature), then `selftest`.
 pub fn targets() -> Vec<&'static Target> {
-    reference::TARGETS.iter().chain(&extism_embedder::TARGETS).chain([&harness::targets::SELFTEST]).collect()
+    #[cfg(feature = "extism")]
+    let extism = extism_embedder::TARGETS.iter();
+    #[cfg(not(feature = "extism"))]
+    let extism = [].iter();
+    reference::TARGETS.iter().chain(extism).chain([&harness::targets::SELFTEST]).collect()
 }
 
 /// The target called `name`, or an error listing the names.
 pub fn target(name: &str) -> Result<&'static Target> {
-    harness::targets::find(&targets(), name).map_err(anyhow::Error::msg)
+    harness::targets::find(&targets(), name).map_err(|error| {
+        if cfg!(not(feature = "extism")) && name.starts_with("extism_") {
+            anyhow::anyhow!("{error} (this harness was built without Extism: build it with `--features extism`)")
+        } else {
+            anyhow::Error::msg(error)
+        }
+    })
 }
 
 /// The targets a campaign fuzzes when none are named.
