@@ -141,6 +141,7 @@ fn changes(text: &mut String, name: &str, before: &Summary, now: &Summary) {
 mod tests {
     use super::*;
     use crate::coverage::summary::{CampaignCoverage, Counts, Figures};
+    use crate::campaign::summary::{BenchFigures, TargetSummary};
 
     #[test]
     fn a_campaign_with_coverage_reports_the_loader_per_target_and_combined() {
@@ -154,5 +155,16 @@ mod tests {
         assert!(text.contains("| raw_bytes | 75.0% (150/200) |"), "{text}");
         assert!(text.contains("(coverage/combined/html/index.html)"), "{text}");
         assert!(!report(&Summary::default(), None).contains("Coverage"), "no section without --coverage");
+    }
+
+    #[test]
+    fn a_benched_target_shows_the_bench_beside_the_campaign_exec_per_second() {
+        let bench = BenchFigures { execs: 900, exec_per_sec: 1500.4, bare_exec_per_sec: 2100.0, costliest_phase: "load".to_owned() };
+        let target = TargetSummary { exec_per_sec: 410.0, bench: Some(bench), ..TargetSummary::default() };
+        let summary = Summary { targets: [("extism_raw_bytes".to_owned(), target)].into_iter().collect(), ..Summary::default() };
+        let text = report(&summary, None);
+        assert!(text.contains("| `extism_raw_bytes` | 410 | 1500 | 2100 | load |"), "{text}");
+        let unbenched = Summary { targets: [("raw_bytes".to_owned(), TargetSummary::default())].into_iter().collect(), ..Summary::default() };
+        assert!(!report(&unbenched, None).contains("bench exec/s"), "no bench table without a bench");
     }
 }
