@@ -94,6 +94,11 @@ impl Verdict {
     }
 }
 
+/// The contents of the files [`collect_inputs`] finds under `paths`.
+pub fn read_inputs(paths: &[PathBuf]) -> Result<Vec<Vec<u8>>> {
+    collect_inputs(paths)?.iter().map(|path| std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))).collect()
+}
+
 /// The files named by `paths`: files as given, folders expanded to the files
 /// they hold (not recursively, hidden files skipped), each folder sorted.
 pub fn collect_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {

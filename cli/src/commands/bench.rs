@@ -89,11 +89,7 @@ fn machine() -> String {
 /// The seeds of `target` under `corpus` and `generated` inputs made from them.
 fn inputs_of(target: &Target, corpus: &Path, generated: usize) -> Result<Vec<Vec<u8>>> {
     let dir = corpus.join(target.name);
-    let files = if dir.is_dir() { replay::collect_inputs(&[dir.clone()])? } else { Vec::new() };
-    let seeds = files
-        .iter()
-        .map(|path| std::fs::read(path).with_context(|| format!("cannot read {}", path.display())))
-        .collect::<Result<Vec<_>>>()?;
+    let seeds = if dir.is_dir() { replay::read_inputs(&[dir.clone()])? } else { Vec::new() };
     if seeds.is_empty() && generated == 0 {
         bail!("no inputs for `{}`: {} holds none and --generated is 0", target.name, dir.display());
     }

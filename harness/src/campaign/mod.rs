@@ -187,10 +187,7 @@ fn bench_corpus(target: &'static Target, corpus: &Path, time: Duration) -> Resul
     if time.is_zero() || target.layer().is_none() {
         return Ok(None);
     }
-    let inputs = replay::collect_inputs(&[corpus.to_path_buf()])?
-        .iter()
-        .map(|path| std::fs::read(path).with_context(|| format!("cannot read {}", path.display())))
-        .collect::<Result<Vec<_>>>()?;
+    let inputs = replay::read_inputs(&[corpus.to_path_buf()])?;
     eprintln!("   {}: benching the layer beside its bare work on the corpus for {}", target.name, display(time));
     match crate::bench::measure_on_thread(target, inputs, time, |_| {}) {
         Ok(measured) => {
