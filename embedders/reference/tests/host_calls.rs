@@ -92,7 +92,8 @@ fn random_inputs_keep_both_oracles_quiet_and_always_reach_a_host_call() {
 /// Runs `commands` through the interpreter in a fresh sandbox, and what the model predicts.
 fn run_commands(commands: &[Command]) -> (model::Prediction, Outcome) {
     let request = codec::encode(commands);
-    let sandbox = subject().kept::<isolation::Canaries>().sandbox().unwrap();
+    let canaries = subject().kept::<isolation::Canaries>();
+    let sandbox = canaries.sandbox().unwrap();
     let outcome = interpreter().invoke(&request, Some(sandbox.path()));
     let prediction = model::predict(commands, &request, reference::host_api::store(), model::Limits::of(subject().embedder.policy()));
     (prediction, outcome)

@@ -1,10 +1,22 @@
 //! The sandbox each run gets, the canaries around it, and the isolation oracle.
 //!
 //! One base folder per process holds the canaries (`canary.txt` and
-//! `canary_dir/secret.txt`) and, per run, a fresh numbered sandbox
-//! `run-<n>/` that WASI sees as `/`. Each sandbox holds `file.txt`, `dir/`
-//! and symlinks that point out of it: `escape -> ../canary.txt`,
-//! `abs_escape -> <base>/canary.txt`, `dir_escape -> ../canary_dir`.
+//! `canary_dir/secret.txt`) and the numbered sandbox `run-<n>/` that WASI
+//! sees as `/`. Each sandbox holds `file.txt`, `dir/` and symlinks that point
+//! out of it: `escape -> ../canary.txt`, `abs_escape -> <base>/canary.txt`,
+//! `dir_escape -> ../canary_dir`.
+//!
+//! Every run starts in a sandbox as made. A run that left its sandbox as it
+//! found it hands it to the next run; any other sandbox is removed and the
+//! next run gets a fresh one. "As found" compares the inode, mode, size,
+//! modification and change times of the sandbox, `dir/` and `file.txt` with
+//! a snapshot taken when it was made: adding, removing, renaming or replacing
+//! an entry changes a folder's times, writing or truncating the file changes
+//! its own, and no guest can set a change time. (On kernels with multigrain
+//! time stamps, Linux 6.13 and later on tmpfs, a change right after a
+//! snapshot gets a fine-grained change time; on older kernels a change in
+//! the same clock tick as the sandbox's making, that also sets the
+//! modification time back, would pass unseen.)
 //!
 //! Canaries get access and modification times far in the past, so that on a
 //! `relatime` or `strictatime` file system any read bumps the access time. The
@@ -16,6 +28,7 @@ use std::fs::{self, File, FileTimes};
 use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
@@ -30,6 +43,8 @@ pub struct Canaries {
     base: PathBuf,
     canaries: Vec<Canary>,
     next_run: AtomicU64,
+    /// The sandbox the last run left as it found it, ready for the next.
+    spare: Mutex<Option<Made>>,
 }
 
 #[derive(Debug)]
@@ -39,10 +54,12 @@ struct Canary {
     snapshot: Snapshot,
 }
 
-/// What the oracle compares of a canary.
+/// What the oracle compares of a canary, and the reuse of a sandbox
+/// without its access time.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Snapshot {
     is_dir: bool,
+    mode: u32,
     len: u64,
     inode: u64,
     accessed: (i64, i64),
@@ -55,6 +72,7 @@ impl Snapshot {
         let meta = fs::symlink_metadata(path)?;
         Ok(Snapshot {
             is_dir: meta.is_dir(),
+            mode: meta.mode(),
             len: meta.len(),
             inode: meta.ino(),
             accessed: (meta.atime(), meta.atime_nsec()),
@@ -64,33 +82,56 @@ impl Snapshot {
     }
 }
 
-/// A sandbox directory for one run, removed when dropped.
-#[derive(Debug)]
-pub struct Sandbox {
+/// A sandbox directory as made, and the snapshot that tells whether a run
+/// left it so.
+#[derive(Debug, Clone)]
+struct Made {
     path: PathBuf,
+    snapshot: [Snapshot; 3],
 }
 
-impl Sandbox {
-    /// The directory WASI preopens as `/`.
-    pub fn path(&self) -> &Path {
-        &self.path
+impl Made {
+    /// The snapshot of the sandbox at `path` (the folder, `dir/`,
+    /// `file.txt`), without access times: reading is no change.
+    fn snapshot(path: &Path) -> io::Result<[Snapshot; 3]> {
+        let unread = |snapshot: Snapshot| Snapshot { accessed: (0, 0), ..snapshot };
+        Ok([Snapshot::of(path)?, Snapshot::of(&path.join("dir"))?, Snapshot::of(&path.join("file.txt"))?].map(unread))
+    }
+
+    /// Whether the sandbox is as its snapshot saw it.
+    fn is_untouched(&self) -> bool {
+        Made::snapshot(&self.path).is_ok_and(|now| now == self.snapshot)
     }
 }
 
-impl Drop for Sandbox {
-    /// Removes the entries [`Canaries::sandbox`] made one by one (a third of
-    /// the system calls of a recursive removal); if a run added, replaced or
-    /// removed any, the whole tree goes. Symlinks are removed, never
-    /// followed; what cannot be removed stays in the base folder.
+/// The sandbox directory of one run. Dropped, it goes back to its
+/// [`Canaries`] for the next run if the run left it as made, and is
+/// removed otherwise.
+#[derive(Debug)]
+pub struct Sandbox<'a> {
+    canaries: &'a Canaries,
+    made: Made,
+}
+
+impl Sandbox<'_> {
+    /// The directory WASI preopens as `/`.
+    pub fn path(&self) -> &Path {
+        &self.made.path
+    }
+}
+
+impl Drop for Sandbox<'_> {
+    /// Keeps an untouched sandbox as the spare, or removes the whole tree:
+    /// symlinks are removed, never followed; what cannot be removed stays in
+    /// the base folder.
     fn drop(&mut self) {
-        let as_made = ["file.txt", "escape", "abs_escape", "dir_escape"]
-            .iter()
-            .all(|name| fs::remove_file(self.path.join(name)).is_ok())
-            && fs::remove_dir(self.path.join("dir")).is_ok()
-            && fs::remove_dir(&self.path).is_ok();
-        if !as_made {
-            let _ = fs::remove_dir_all(&self.path);
+        if self.made.is_untouched()
+            && let Ok(mut spare) = self.canaries.spare.lock()
+        {
+            *spare = Some(self.made.clone());
+            return;
         }
+        let _ = fs::remove_dir_all(&self.made.path);
     }
 }
 
@@ -143,7 +184,7 @@ impl Canaries {
         }
         let dir = base.join("canary_dir");
         canaries.push(Canary { snapshot: Snapshot::of(&dir)?, path: dir, content: None });
-        Ok(Canaries { base, canaries, next_run: AtomicU64::new(0) })
+        Ok(Canaries { base, canaries, next_run: AtomicU64::new(0), spare: Mutex::new(None) })
     }
 
     /// The folder holding the canaries and the sandboxes.
@@ -156,17 +197,40 @@ impl Canaries {
         self.canaries.iter().filter_map(|canary| canary.content.as_deref())
     }
 
-    /// A fresh sandbox directory with its file, folder and escaping symlinks.
-    pub fn sandbox(&self) -> io::Result<Sandbox> {
+    /// A sandbox directory as made, with its file, folder and escaping
+    /// symlinks: the one the last run left untouched, or a new one.
+    pub fn sandbox(&self) -> io::Result<Sandbox<'_>> {
+        let spare = self.spare.lock().ok().and_then(|mut spare| spare.take());
+        let made = match spare {
+            Some(made) => made,
+            None => self.make_sandbox()?,
+        };
+        Ok(Sandbox { canaries: self, made })
+    }
+
+    /// Makes a new numbered sandbox and snapshots it; one that cannot be
+    /// made whole is removed.
+    fn make_sandbox(&self) -> io::Result<Made> {
         let run = self.next_run.fetch_add(1, Ordering::Relaxed);
-        let sandbox = Sandbox { path: self.base.join(format!("run-{run}")) };
-        fs::create_dir(sandbox.path())?;
-        fs::write(sandbox.path().join("file.txt"), SANDBOX_FILE)?;
-        fs::create_dir(sandbox.path().join("dir"))?;
-        std::os::unix::fs::symlink("../canary.txt", sandbox.path().join("escape"))?;
-        std::os::unix::fs::symlink(self.base.join("canary.txt"), sandbox.path().join("abs_escape"))?;
-        std::os::unix::fs::symlink("../canary_dir", sandbox.path().join("dir_escape"))?;
-        Ok(sandbox)
+        let path = self.base.join(format!("run-{run}"));
+        fs::create_dir(&path)?;
+        let made = self.fill_sandbox(&path).and_then(|()| Made::snapshot(&path));
+        match made {
+            Ok(snapshot) => Ok(Made { path, snapshot }),
+            Err(error) => {
+                let _ = fs::remove_dir_all(&path);
+                Err(error)
+            }
+        }
+    }
+
+    /// Puts the file, folder and escaping symlinks in the sandbox at `path`.
+    fn fill_sandbox(&self, path: &Path) -> io::Result<()> {
+        fs::write(path.join("file.txt"), SANDBOX_FILE)?;
+        fs::create_dir(path.join("dir"))?;
+        std::os::unix::fs::symlink("../canary.txt", path.join("escape"))?;
+        std::os::unix::fs::symlink(self.base.join("canary.txt"), path.join("abs_escape"))?;
+        std::os::unix::fs::symlink("../canary_dir", path.join("dir_escape"))
     }
 
     /// The oracle: no canary was read, changed or removed, nothing new appeared
@@ -244,20 +308,54 @@ mod tests {
     }
 
     #[test]
-    fn a_dropped_sandbox_is_gone_whatever_the_run_did_and_the_canaries_stay() {
+    fn an_untouched_sandbox_goes_to_the_next_run_even_after_reads() {
+        let (_dir, canaries) = canaries();
+        let first = canaries.sandbox().unwrap();
+        let path = first.path().to_path_buf();
+        assert_eq!(std::fs::read(path.join("file.txt")).unwrap(), SANDBOX_FILE);
+        assert_eq!(std::fs::read_dir(path.join("dir")).unwrap().count(), 0);
+        drop(first);
+        let second = canaries.sandbox().unwrap();
+        assert_eq!(second.path(), path);
+    }
+
+    /// Each change a run can make to its sandbox: the next run gets a new,
+    /// complete sandbox, the changed one is gone, and the canaries stay.
+    #[test]
+    fn a_changed_sandbox_is_removed_and_the_next_run_gets_a_new_one() {
+        type Change = fn(&Path);
+        let changes: [(&str, Change); 6] = [
+            ("a file in dir/", |path| std::fs::write(path.join("dir/new.txt"), b"inside").unwrap()),
+            ("file.txt rewritten at its size", |path| std::fs::write(path.join("file.txt"), b"SANDBOX FILE\n").unwrap()),
+            ("a symlink replaced", |path| {
+                std::fs::remove_file(path.join("escape")).unwrap();
+                std::os::unix::fs::symlink("dir", path.join("escape")).unwrap();
+            }),
+            ("file.txt made read-only", |path| {
+                std::fs::set_permissions(path.join("file.txt"), std::os::unix::fs::PermissionsExt::from_mode(0o400)).unwrap();
+            }),
+            ("a file added and removed again", |path| {
+                std::fs::write(path.join("new.txt"), b"").unwrap();
+                std::fs::remove_file(path.join("new.txt")).unwrap();
+            }),
+            ("dir/ replaced by a symlink", |path| {
+                std::fs::remove_dir(path.join("dir")).unwrap();
+                std::os::unix::fs::symlink("../canary_dir", path.join("dir")).unwrap();
+            }),
+        ];
         let (dir, canaries) = canaries();
-        let untouched = canaries.sandbox().unwrap();
-        let path = untouched.path().to_path_buf();
-        drop(untouched);
-        assert!(!path.exists());
-        let changed = canaries.sandbox().unwrap();
-        let path = changed.path().to_path_buf();
-        std::fs::write(path.join("dir/new.txt"), b"inside").unwrap();
-        std::fs::remove_dir(path.join("dir")).unwrap_err();
-        std::fs::remove_file(path.join("file.txt")).unwrap();
-        std::os::unix::fs::symlink("../canary_dir", path.join("file.txt")).unwrap();
-        drop(changed);
-        assert!(!path.exists());
+        for (change, make) in changes {
+            let sandbox = canaries.sandbox().unwrap();
+            let path = sandbox.path().to_path_buf();
+            make(&path);
+            drop(sandbox);
+            assert!(!path.exists(), "after {change}");
+            let next = canaries.sandbox().unwrap();
+            assert_ne!(next.path(), path, "after {change}");
+            assert_eq!(std::fs::read(next.path().join("file.txt")).unwrap(), SANDBOX_FILE, "after {change}");
+            assert_eq!(std::fs::read_link(next.path().join("escape")).unwrap(), Path::new("../canary.txt"), "after {change}");
+            assert!(next.path().join("dir").is_dir(), "after {change}");
+        }
         assert!(dir.path().join("canary_dir/secret.txt").exists());
         canaries.check(&outcome(), b"");
     }
