@@ -10,7 +10,9 @@ pub mod model;
 
 use crate::abi::READS_OUTSIDE;
 
+use std::cell::RefCell;
 use std::collections::BTreeSet;
+use std::rc::Rc;
 use std::sync::OnceLock;
 
 use arbitrary::Unstructured;
@@ -23,6 +25,30 @@ const DEFUSE_PASSES: usize = 8;
 
 /// The interpreter's Extism half, split at its `;;@` markers into [`Fragments`].
 const INTERPRETER: &str = include_str!("interpreter.wat");
+
+/// The model's prediction for `commands`, encoded as `request`, under
+/// `policy`. Layer 4 asks twice for the list it runs, once to defuse it and
+/// once to check its outcome; the thread's last prediction answers the
+/// second time.
+fn predict(commands: &[Command], request: &[u8], policy: &Policy) -> Rc<model::Prediction> {
+    /// What a prediction was made for, and the prediction.
+    type Predicted = (Vec<Command>, Vec<u8>, Policy, Rc<model::Prediction>);
+    thread_local! {
+        static LAST: RefCell<Option<Predicted>> = const { RefCell::new(None) };
+    }
+    LAST.with_borrow_mut(|last| match last {
+        Some((last_commands, last_request, last_policy, prediction))
+            if last_request == request && last_commands == commands && last_policy == policy =>
+        {
+            Rc::clone(prediction)
+        }
+        _ => {
+            let prediction = Rc::new(model::predict(commands, request, store(), policy));
+            *last = Some((commands.to_vec(), request.to_vec(), policy.clone(), Rc::clone(&prediction)));
+            prediction
+        }
+    })
+}
 
 /// The layer-4 half of Extism's ABI.
 pub struct ExtismHostApi;
@@ -67,7 +93,7 @@ impl HostApi for ExtismHostApi {
     }
 
     fn check(&self, commands: &[Command], request: &[u8], outcome: &Outcome, policy: &Policy) {
-        model::check(&model::predict(commands, request, store(), policy), outcome);
+        model::check(&predict(commands, request, policy), outcome);
     }
 
     /// Extism reads outside its kernel's memory when a block it reads (a
@@ -83,7 +109,7 @@ impl HostApi for ExtismHostApi {
         // blocks, so that another read may come earlier: a few passes end it.
         for _ in 0..DEFUSE_PASSES {
             let request = codec::encode(&defused);
-            let prediction = model::predict(&defused, &request, store(), policy);
+            let prediction = predict(&defused, &request, policy);
             let Some(stop) = prediction.stopped_at else {
                 return changed.then_some((defused, READS_OUTSIDE));
             };
