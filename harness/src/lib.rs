@@ -17,6 +17,7 @@
 pub mod abi;
 pub mod alloc;
 pub mod bench;
+pub mod between_calls;
 pub mod campaign;
 pub mod commands;
 pub mod coverage;
@@ -32,6 +33,7 @@ pub mod phase;
 pub mod raw_bytes;
 pub mod replay;
 pub mod report;
+pub mod resident;
 pub mod sample;
 pub mod scratch;
 pub mod selftest;

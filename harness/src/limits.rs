@@ -1,18 +1,25 @@
 //! An oracle for every limit a policy promises, applied to every invocation
 //! in every layer: each invocation is measured (its wall time; the host
-//! heap while it runs, see [`crate::alloc`]) and its outcome checked against
-//! the limits the embedder's ABI declares. A message names the limit, the
-//! bound and what was seen.
+//! heap while it runs, see [`crate::alloc`]; the rise of the process's
+//! resident set, see [`crate::resident`]) and its outcome checked against
+//! the limits the embedder's ABI declares, and against the host-memory
+//! [`Budget`] they imply. Where the ABI says loading runs guest code, each
+//! load is held to the budget too. A message names the limit or resource,
+//! the bound and what was seen.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use contract::Outcome;
 
-use crate::abi::Limits;
+use std::fmt;
+
+use contract::Rejection;
+
+use crate::abi::{Limits, TABLE_ELEMENT_BYTES};
 use crate::alloc::{self, Heap};
 use crate::embedder::{Embedder, Loaded, Store};
-use crate::phase;
+use crate::{phase, resident};
 
 /// What was measured of one invocation.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -21,15 +28,34 @@ pub struct Measured {
     pub wall: Duration,
     /// The host heap while it ran, where the counting allocator is installed.
     pub heap: Option<Heap>,
+    /// How far the process's resident set rose above where it stood, where
+    /// it can be measured.
+    pub resident: Option<u64>,
+}
+
+/// Runs `run` measuring its wall time, host heap and resident set.
+fn measured<T>(run: impl FnOnce() -> T) -> (T, Measured) {
+    let started = Instant::now();
+    let ((value, heap), resident) = resident::measure(|| alloc::measure(run));
+    (value, Measured { wall: started.elapsed(), heap, resident })
 }
 
 /// Invokes `loaded` with `request` in `sandbox`, measuring the invocation.
 pub fn invoke(loaded: &dyn Loaded, request: &[u8], sandbox: Option<&Path>) -> (Outcome, Measured) {
-    phase::timed(phase::INVOKE, || {
-        let started = Instant::now();
-        let (outcome, heap) = alloc::measure(|| loaded.invoke(request, sandbox));
-        (outcome, Measured { wall: started.elapsed(), heap })
-    })
+    phase::timed(phase::INVOKE, || measured(|| loaded.invoke(request, sandbox)))
+}
+
+/// Loads `module`; where the ABI says loading runs guest code, the load is
+/// measured and held to the host-memory budget with a compiler's allowance
+/// ([`COMPILE_BYTES_PER_MODULE_BYTE`]).
+pub fn load_checked(embedder: &dyn Embedder, limits: &Limits, module: &[u8], store: &Store) -> Result<Box<dyn Loaded>, Rejection> {
+    if !limits.load_runs_guest_code {
+        return phase::timed(phase::LOAD, || embedder.load(module, store));
+    }
+    let (loaded, measured) = phase::timed(phase::LOAD, || measured(|| embedder.load(module, store)));
+    let compiler = (module.len() as u64).saturating_mul(COMPILE_BYTES_PER_MODULE_BYTE);
+    phase::timed("oracle:budget", || check_budget("a load", &measured, &Budget::of(limits), compiler));
+    loaded
 }
 
 /// Invokes `loaded` and checks every limit: what a layer does for each invocation.
@@ -41,7 +67,7 @@ pub fn invoke_checked(loaded: &dyn Loaded, request: &[u8], sandbox: Option<&Path
 
 /// Loads `module` and, if accepted, invokes it once with every limit checked.
 pub fn run(embedder: &dyn Embedder, limits: &Limits, module: &[u8], request: &[u8], store: &Store) -> Outcome {
-    match phase::timed(phase::LOAD, || embedder.load(module, store)) {
+    match load_checked(embedder, limits, module, store) {
         Ok(loaded) => invoke_checked(&*loaded, request, None, limits),
         Err(rejection) => Outcome::rejected(rejection),
     }
@@ -68,8 +94,78 @@ pub fn allocation_bound(limits: &Limits, request_len: usize) -> u64 {
     2 * largest + (1 << 20)
 }
 
+/// Host bytes a load may use per byte of the module, on top of the
+/// [`Budget`], for compiling it.
+pub const COMPILE_BYTES_PER_MODULE_BYTE: u64 = 256;
+
+/// Host bytes of an invocation's own overhead: its instance, stacks and the
+/// engine's bookkeeping, WASI's context.
+pub const OVERHEAD_BYTES: u64 = 64 << 20;
+
+/// The host memory one invocation may make the host hold (the peak of live
+/// heap, and the rise of the resident set): what the ABI's caps (or the
+/// suite's ceilings where it promises none) let a guest hold, twice the
+/// largest host buffer, and [`OVERHEAD_BYTES`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Budget {
+    /// Every memory at the memory cap.
+    pub memories: u64,
+    /// Every table at the table cap, [`TABLE_ELEMENT_BYTES`] per element.
+    pub tables: u64,
+    /// Twice the largest host buffer.
+    pub host_buffers: u64,
+    /// [`OVERHEAD_BYTES`].
+    pub overhead: u64,
+}
+
+impl Budget {
+    /// The budget `limits` imply.
+    pub fn of(limits: &Limits) -> Budget {
+        Budget {
+            memories: limits.memories_or_ceiling().saturating_mul(limits.memory_bytes_or_ceiling()),
+            tables: limits.tables_or_ceiling().saturating_mul(limits.table_elements_or_ceiling()).saturating_mul(TABLE_ELEMENT_BYTES),
+            host_buffers: limits.max_host_buffer.unwrap_or(0).saturating_mul(2),
+            overhead: OVERHEAD_BYTES,
+        }
+    }
+
+    /// The whole budget, in bytes.
+    pub fn total(&self) -> u64 {
+        self.memories.saturating_add(self.tables).saturating_add(self.host_buffers).saturating_add(self.overhead)
+    }
+}
+
+impl fmt::Display for Budget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} bytes: memories {}, tables {}, host buffers {}, overhead {}",
+            self.total(),
+            self.memories,
+            self.tables,
+            self.host_buffers,
+            self.overhead
+        )
+    }
+}
+
+/// The budget oracle: panics with `oracle:` when the live host heap or the
+/// resident set of `what` (an invocation, a load) rose past the budget plus
+/// `allowance`.
+pub fn check_budget(what: &str, measured: &Measured, budget: &Budget, allowance: u64) {
+    let bound = budget.total().saturating_add(allowance);
+    let allowed = if allowance == 0 { String::new() } else { format!(" and {allowance} bytes for compiling") };
+    if let Some(heap) = measured.heap {
+        let peak = heap.peak as u64;
+        assert!(peak <= bound, "oracle: the host-memory budget did not hold during {what}: {peak} bytes of live host heap, the budget is {budget}{allowed}");
+    }
+    if let Some(rise) = measured.resident {
+        assert!(rise <= bound, "oracle: the host-memory budget did not hold during {what}: the resident set rose by {rise} bytes, the budget is {budget}{allowed}");
+    }
+}
+
 /// The oracle: panics with `oracle:` when an invocation went past a limit
-/// its embedder declares.
+/// its embedder declares, or past the host-memory budget they imply.
 pub fn check(outcome: &Outcome, measured: &Measured, request_len: usize, limits: &Limits) {
     let over = |what: &str, bound: u64, seen: u64| {
         assert!(seen <= bound, "oracle: the {what} limit did not hold: {seen} bytes, the limit is {bound}");
@@ -112,6 +208,7 @@ pub fn check(outcome: &Outcome, measured: &Measured, request_len: usize, limits:
             heap.largest
         );
     }
+    check_budget("an invocation", measured, &Budget::of(limits), 0);
 }
 
 #[cfg(test)]
@@ -124,7 +221,8 @@ mod tests {
     }
 
     fn quiet() -> (Outcome, Measured) {
-        (Outcome::ended(Stage::Execute, End::Ok), Measured { wall: Duration::from_millis(5), heap: Some(Heap { largest: 4096, peak: 1 << 20 }) })
+        let measured = Measured { wall: Duration::from_millis(5), heap: Some(Heap { largest: 4096, peak: 1 << 20 }), resident: Some(8 << 20) };
+        (Outcome::ended(Stage::Execute, End::Ok), measured)
     }
 
     #[test]
@@ -195,6 +293,38 @@ mod tests {
         let (outcome, mut measured) = quiet();
         measured.heap = Some(Heap { largest: 1 << 32, peak: 0 });
         check(&outcome, &measured, 100, &limits());
+    }
+
+    #[test]
+    fn the_budget_adds_the_caps_the_host_buffers_and_the_overhead() {
+        let budget = Budget::of(&limits());
+        assert_eq!(budget, Budget { memories: 16 << 20, tables: 160_000, host_buffers: 2 << 20, overhead: 64 << 20 });
+        let uncapped = Limits { max_memories: None, max_tables: None, max_table_elements: None, ..limits() };
+        let ceilings = Budget::of(&uncapped);
+        assert_eq!((ceilings.memories, ceilings.tables), (4 * (16 << 20), 4 * (16 << 20)));
+    }
+
+    #[test]
+    #[should_panic(expected = "oracle: the host-memory budget did not hold during an invocation: the resident set rose by 268435456 bytes, the budget is 86143232 bytes")]
+    fn fires_on_a_resident_set_past_the_budget() {
+        let (outcome, mut measured) = quiet();
+        measured.resident = Some(256 << 20);
+        check(&outcome, &measured, 100, &limits());
+    }
+
+    #[test]
+    #[should_panic(expected = "oracle: the host-memory budget did not hold during a load: 134217728 bytes of live host heap")]
+    fn fires_on_a_heap_peak_past_the_budget_and_the_compiler_allowance() {
+        let (_, mut measured) = quiet();
+        measured.heap = Some(Heap { largest: 4096, peak: 128 << 20 });
+        check_budget("a load", &measured, &Budget::of(&limits()), 1 << 20);
+    }
+
+    #[test]
+    fn the_compiler_allowance_covers_a_load_within_it() {
+        let (_, mut measured) = quiet();
+        measured.heap = Some(Heap { largest: 4096, peak: 128 << 20 });
+        check_budget("a load", &measured, &Budget::of(&limits()), 64 << 20);
     }
 
     #[test]

@@ -66,6 +66,7 @@ pub fn abi(max_module_bytes: usize) -> Abi {
             max_host_calls: Some(10_000),
             deadline: Some(std::time::Duration::from_secs(1)),
             max_host_buffer: Some(1 << 20),
+            load_runs_guest_code: false,
         },
         features: features - WasmFeatures::GC_TYPES,
         io: Box::new(NoIo),

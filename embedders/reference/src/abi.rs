@@ -69,6 +69,8 @@ pub fn abi(policy: &Policy) -> Abi {
             max_host_calls: Some(u64::from(policy.max_host_calls)),
             deadline: Some(policy.deadline),
             max_host_buffer: Some(max_host_buffer(policy)),
+            // The loader compiles and links at load; it instantiates per call.
+            load_runs_guest_code: false,
         },
         features: features(policy),
         io: Box::new(OakIo),

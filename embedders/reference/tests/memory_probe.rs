@@ -72,13 +72,17 @@ fn seeds_replay_quietly_through_every_oracle_and_reach_execution() {
         assert!(stage >= Stage::Execute, "{}: stopped at {stage}: {}", path.display(), report.outcome.end);
         let generator = report.labels.iter().find(|label| label.starts_with("generator:")).cloned().unwrap_or_default();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        let expected = if name.starts_with("probes_") { "generator:probes" } else { "generator:wasm-smith" };
+        let expected = match name.split('_').next() {
+            Some("probes") => "generator:probes",
+            Some("resources") => "generator:resources",
+            _ => "generator:wasm-smith",
+        };
         assert!(generator.starts_with(expected), "{name}: {generator}");
         *generators.entry(generator).or_default() += 1;
         seeds += 1;
     }
     assert!((10..=20).contains(&seeds), "{seeds} seeds");
-    assert_eq!(generators.len(), 3, "probes, wasm-smith, and wasm-smith that may not end: {generators:?}");
+    assert_eq!(generators.len(), 4, "probes, resources, wasm-smith, and wasm-smith that may not end: {generators:?}");
 }
 
 /// Loads the interpreter of `shape` for the reference loader.
@@ -122,4 +126,45 @@ fn an_offset_the_interpreter_lacks_traps_unreachable() {
     let loaded = interpreter(ProbeShape { minimum: 1, maximum: None });
     let step = Step::Access { access: Access::Load(0), base: 0, offset: 5, value: 0 };
     assert_eq!(loaded.invoke(&request(&[step]), None).end, End::Trap(TrapCode::Unreachable));
+}
+
+/// The resource generator's modules validate under the ABI's features
+/// (but those past one of the engine's maxima), aim
+/// at every resource from every place, and, run through the layer on the
+/// loader, answer with the sizes the cap oracle reads.
+#[test]
+fn resource_modules_validate_reach_every_resource_at_every_place_and_answer_their_sizes() {
+    use harness::memory_probe::resources::ResourceModule;
+    use std::collections::BTreeSet;
+    let subject = subject();
+    let abi = &subject.abi;
+    let (mut resources, mut places, mut answered) = (BTreeSet::new(), BTreeSet::new(), 0);
+    for data in inputs(600, 48) {
+        let Ok(module) = ResourceModule::generate(&mut arbitrary::Unstructured::new(&data), abi) else { continue };
+        let bytes = module.encode(abi);
+        // Counts just past the engine's own maxima are meant to be refused.
+        if let Err(error) = wasmparser::Validator::new_with_features(abi.features).validate_all(&bytes) {
+            let past_a_maximum = ["exceed", "too many", "maximum"].iter().any(|words| error.message().contains(words));
+            assert!(past_a_maximum, "{module}: {error}");
+        }
+        resources.insert(module.resource.name());
+        places.insert(module.place.name());
+        if let Ok(loaded) = subject.embedder.load(&bytes, &Store::new()) {
+            let outcome = loaded.invoke(harness::memory_probe::resources::REQUEST, None);
+            if outcome.end == End::Ok {
+                let (tables, memories) = module.answered_sizes(&outcome.response).unwrap_or_else(|| panic!("{module}: {:?}", outcome.response));
+                assert!(memories.first().is_some_and(|&pages| pages >= module.memory.minimum), "{module}: {memories:?}");
+                assert!(tables.iter().all(|&elements| elements <= 10_000), "{module}: {tables:?}");
+                answered += 1;
+            }
+        }
+    }
+    let mut expected: BTreeSet<&str> =
+        ["memory-grow", "globals", "functions", "locals", "data-segments", "exports", "types", "recursion", "indirect-recursion", "operand-stack"].into();
+    if abi.features.contains(wasmparser::WasmFeatures::REFERENCE_TYPES) {
+        expected.extend(["table-grow", "tables", "element-segments"]);
+    }
+    assert!(resources.is_superset(&expected), "missing {:?}", expected.difference(&resources).collect::<Vec<_>>());
+    assert_eq!(places, ["callback", "entry", "initialize", "start"].into());
+    assert!(answered >= 50, "only {answered} modules ran to their answer");
 }

@@ -7,7 +7,15 @@
 //! - layer 4: one lets a path escape the sandbox;
 //! - layer 4: one sizes a host buffer from a guest's length before checking it;
 //! - layer 4: one ignores the stdio cap;
-//! - layer 1: one runs a module's start function once more, unmetered.
+//! - layer 1: one runs a module's start function once more, unmetered;
+//! - layer 3: one keeps its response buffer across calls (between-calls oracle);
+//! - layer 4: one names the sandbox to the guest by its host path (host-data oracle);
+//! - layer 3: one whose tables grow without a cap, and says nothing of it
+//!   (the cap oracle on what the guest saw);
+//! - layer 1: one that holds 256 MiB of host memory at each instantiation
+//!   (the host-memory budget oracle).
+//!
+//! Each new one has a control: the same inputs on the loader itself stay quiet.
 //!
 //! The test binary counts the host heap, as the fuzz targets do, and runs
 //! one layer at a time (the count is per process).
@@ -43,9 +51,25 @@ enum Flaw {
     /// instance of its own without fuel or the deadline (stopped after
     /// [`UNMETERED_FOR`] so that the test ends).
     UnmeteredInstantiation,
+    /// Appends each call's response to a buffer it never clears, and
+    /// answers with the buffer.
+    KeepsResponse,
+    /// Adds the sandbox's host path to every response, as an embedder that
+    /// names the preopened directory by its host path would let a guest.
+    NamesSandbox,
+    /// Clears the table peak from the outcome: with a larger table cap as
+    /// the actual policy, a table that grows without the declared cap.
+    SilentTables,
+    /// Holds a linear memory of [`HELD_PAGES`], every page touched, in an
+    /// instance of its own while each instance exists: host memory an
+    /// engine maps rather than allocates, which only the resident set shows.
+    HoldsMemory,
     /// None but the inner loader's own policy (a larger memory cap).
     None,
 }
+
+/// The pages of the memory [`Flaw::HoldsMemory`] holds per instance (256 MiB).
+const HELD_PAGES: u32 = 4096;
 
 /// How long the unmetered instantiation may run before the test stops it.
 const UNMETERED_FOR: Duration = Duration::from_secs(3);
@@ -56,8 +80,9 @@ struct Wrong {
     declared: Policy,
     flaw: Flaw,
     /// The engine of the unmetered instantiation, its epoch ticking every
-    /// 100 ms (only for [`Flaw::UnmeteredInstantiation`]).
-    unmetered: Option<wasmtime::Engine>,
+    /// 100 ms ([`Flaw::UnmeteredInstantiation`]), or of the held memory
+    /// ([`Flaw::HoldsMemory`]).
+    engine: Option<wasmtime::Engine>,
 }
 
 impl Embedder for Wrong {
@@ -70,8 +95,9 @@ impl Embedder for Wrong {
             Err(rejection) if rejection.stage == Stage::Validate && matches!(self.flaw, Flaw::AcceptsInvalid) => Ok(Box::new(Accepted)),
             Err(rejection) => Err(rejection),
             Ok(loaded) => {
-                let module = self.unmetered.as_ref().and_then(|engine| wasmtime::Module::new(engine, module).ok());
-                Ok(Box::new(WrongLoaded { inner: loaded, flaw: self.flaw, module }))
+                let unmetered = self.engine.as_ref().filter(|_| matches!(self.flaw, Flaw::UnmeteredInstantiation));
+                let module = unmetered.and_then(|engine| wasmtime::Module::new(engine, module).ok());
+                Ok(Box::new(WrongLoaded { inner: loaded, flaw: self.flaw, module, engine: self.engine.clone(), kept: Mutex::default() }))
             }
         }
     }
@@ -91,6 +117,10 @@ struct WrongLoaded {
     flaw: Flaw,
     /// The module, compiled for the unmetered instantiation.
     module: Option<wasmtime::Module>,
+    /// The engine of the held memory.
+    engine: Option<wasmtime::Engine>,
+    /// The response buffer of [`Flaw::KeepsResponse`].
+    kept: Mutex<Vec<u8>>,
 }
 
 impl Loaded for WrongLoaded {
@@ -120,6 +150,31 @@ impl Loaded for WrongLoaded {
                 if let Some(call) = outcome.host_calls.iter_mut().find(|call| call.function == "storage_get" && call.result == not_found) {
                     call.result = Some(0);
                 }
+                outcome
+            }
+            Flaw::KeepsResponse => {
+                let mut outcome = self.inner.invoke(request, sandbox);
+                let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+                kept.extend_from_slice(&outcome.response);
+                outcome.response.clone_from(&kept);
+                outcome
+            }
+            Flaw::NamesSandbox => {
+                let mut outcome = self.inner.invoke(request, sandbox);
+                if let Some(dir) = sandbox {
+                    outcome.response.extend_from_slice(dir.as_os_str().as_encoded_bytes());
+                }
+                outcome
+            }
+            Flaw::SilentTables => {
+                let mut outcome = self.inner.invoke(request, sandbox);
+                outcome.peak_table_elements = None;
+                outcome
+            }
+            Flaw::HoldsMemory => {
+                let held = self.engine.as_ref().map(hold_memory);
+                let outcome = self.inner.invoke(request, sandbox);
+                drop(held);
                 outcome
             }
             Flaw::AcceptsInvalid | Flaw::None => self.inner.invoke(request, sandbox),
@@ -152,6 +207,16 @@ fn instantiate_unmetered(module: &wasmtime::Module) {
     let _ = linker.instantiate(&mut store, module);
 }
 
+/// A store holding a memory of [`HELD_PAGES`], every page touched.
+fn hold_memory(engine: &wasmtime::Engine) -> wasmtime::Store<()> {
+    let mut store = wasmtime::Store::new(engine, ());
+    let memory = wasmtime::Memory::new(&mut store, wasmtime::MemoryType::new(HELD_PAGES, None)).unwrap();
+    for page in memory.data_mut(&mut store).chunks_mut(4096) {
+        page[0] = 1;
+    }
+    store
+}
+
 /// How often the unmetered engine's epoch ticks.
 const TICK: Duration = Duration::from_millis(100);
 
@@ -175,8 +240,12 @@ fn ticking_engine() -> wasmtime::Engine {
 fn subject(flaw: Flaw, actual: Policy, declared: Policy) -> Subject {
     let abi = reference::abi::abi(&declared);
     let inner = Reference::new(actual).unwrap();
-    let unmetered = matches!(flaw, Flaw::UnmeteredInstantiation).then(ticking_engine);
-    Subject::new(Box::new(Wrong { inner, declared, flaw, unmetered }), abi, Box::new(reference::host_api::OakHostApi))
+    let engine = match flaw {
+        Flaw::UnmeteredInstantiation => Some(ticking_engine()),
+        Flaw::HoldsMemory => Some(wasmtime::Engine::default()),
+        _ => None,
+    };
+    Subject::new(Box::new(Wrong { inner, declared, flaw, engine }), abi, Box::new(reference::host_api::OakHostApi))
 }
 
 /// Pseudo-random inputs (xorshift) of varied lengths, then the layer's seeds.
@@ -199,9 +268,14 @@ fn inputs(layer: Layer, count: usize) -> Vec<Vec<u8>> {
 
 /// The first oracle message the layer raises on `subject` over its inputs.
 fn first_oracle(layer: Layer, subject: &Subject, count: usize) -> Option<String> {
+    first_oracle_of(layer, subject, inputs(layer, count))
+}
+
+/// The first oracle message the layer raises on `subject` over `inputs`.
+fn first_oracle_of(layer: Layer, subject: &Subject, inputs: Vec<Vec<u8>>) -> Option<String> {
     static ONE_LAYER_AT_A_TIME: Mutex<()> = Mutex::new(());
     let _alone = ONE_LAYER_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
-    inputs(layer, count).into_iter().find_map(|data| {
+    inputs.into_iter().find_map(|data| {
         let result = panic::catch_unwind(AssertUnwindSafe(|| layer.run(subject, &data)));
         let payload = result.err()?;
         let message = payload.downcast_ref::<String>().cloned().or_else(|| payload.downcast_ref::<&str>().map(|text| (*text).to_owned()))?;
@@ -262,6 +336,54 @@ fn layer_1_catches_an_embedder_that_does_not_meter_instantiation() {
     let wrong = subject(Flaw::UnmeteredInstantiation, Policy::fuzzing(), Policy::fuzzing());
     let message = first_oracle(Layer::RawBytes, &wrong, 200).expect("layer 1 catches it");
     assert!(message.starts_with("oracle: the deadline did not hold"), "{message}");
+}
+
+/// Layer 3's inputs that go to the resource generator.
+fn resource_inputs(count: usize) -> Vec<Vec<u8>> {
+    inputs(Layer::MemoryProbe, count * 8).into_iter().filter(|data| harness::memory_probe::uses_resources(data)).take(count).collect()
+}
+
+/// The loader itself, quiet on the same inputs: the control of each test below.
+fn quiet_on_the_loader(layer: Layer, inputs: Vec<Vec<u8>>) {
+    let right = subject(Flaw::None, Policy::fuzzing(), Policy::fuzzing());
+    assert_eq!(first_oracle_of(layer, &right, inputs), None);
+}
+
+#[test]
+fn layer_3_catches_an_embedder_that_keeps_its_response_across_calls() {
+    let wrong = subject(Flaw::KeepsResponse, Policy::fuzzing(), Policy::fuzzing());
+    let message = first_oracle_of(Layer::MemoryProbe, &wrong, resource_inputs(50)).expect("layer 3 catches it");
+    assert!(message.starts_with("oracle: state survived between calls: response of the same request"), "{message}");
+    quiet_on_the_loader(Layer::MemoryProbe, resource_inputs(50));
+}
+
+#[test]
+fn layer_4_catches_an_embedder_that_names_the_sandbox_by_its_host_path() {
+    let wrong = subject(Flaw::NamesSandbox, Policy::fuzzing(), Policy::fuzzing());
+    let message = first_oracle(Layer::HostCalls, &wrong, 200).expect("layer 4 catches it");
+    assert!(message.starts_with("oracle: the guest can see host data: the sandbox's host path"), "{message}");
+    quiet_on_the_loader(Layer::HostCalls, inputs(Layer::HostCalls, 200));
+}
+
+#[test]
+fn layer_3_catches_an_embedder_whose_tables_grow_without_a_cap() {
+    // Table operations need reference types: the production profile's features.
+    let declared = Policy::production();
+    let actual = Policy { max_table_elements: 10_000_000, ..declared.clone() };
+    let wrong = subject(Flaw::SilentTables, actual, declared.clone());
+    let message = first_oracle_of(Layer::MemoryProbe, &wrong, resource_inputs(300)).expect("layer 3 catches it");
+    assert!(message.starts_with("oracle: table 0 holds"), "{message}");
+    assert!(message.ends_with("past the cap of 10000"), "{message}");
+    let right = subject(Flaw::None, declared.clone(), declared);
+    assert_eq!(first_oracle_of(Layer::MemoryProbe, &right, resource_inputs(300)), None);
+}
+
+#[test]
+fn layer_1_catches_an_embedder_that_holds_host_memory_past_its_budget_at_instantiation() {
+    let wrong = subject(Flaw::HoldsMemory, Policy::fuzzing(), Policy::fuzzing());
+    let message = first_oracle(Layer::RawBytes, &wrong, 200).expect("layer 1 catches it");
+    assert!(message.starts_with("oracle: the host-memory budget did not hold during an invocation: the resident set rose by"), "{message}");
+    quiet_on_the_loader(Layer::RawBytes, inputs(Layer::RawBytes, 200));
 }
 
 #[test]

@@ -36,6 +36,13 @@ pub enum KnownDefect {
         /// The finding's id.
         id: &'static str,
     },
+    /// Table growth is bounded only by a module's declared maximum: a table
+    /// that declares none grows past the suite's ceiling (the ABI promises
+    /// no table cap).
+    TablesUncapped {
+        /// The finding's id.
+        id: &'static str,
+    },
     /// A defect that crashes the host process, which the ABI's layer-4
     /// model predicts: layer 4 runs the defused command list instead
     /// (`HostApi::defuse` in `commands`), so that the fuzzer goes on.
@@ -51,6 +58,7 @@ impl KnownDefect {
         match self {
             KnownDefect::RefusesDeclaredMaximum { id }
             | KnownDefect::CapExcludesInitialMemory { id }
+            | KnownDefect::TablesUncapped { id }
             | KnownDefect::CrashesHost { id } => id,
         }
     }

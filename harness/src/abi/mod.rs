@@ -57,6 +57,11 @@ impl Abi {
         self.known_defects.iter().find(|defect| matches!(defect, KnownDefect::RefusesDeclaredMaximum { .. })).map(KnownDefect::id)
     }
 
+    /// The id of the known defect [`KnownDefect::TablesUncapped`], if listed.
+    pub fn tables_uncapped(&self) -> Option<&'static str> {
+        self.known_defects.iter().find(|defect| matches!(defect, KnownDefect::TablesUncapped { .. })).map(KnownDefect::id)
+    }
+
     /// The id of the known defect [`KnownDefect::CapExcludesInitialMemory`], if listed.
     pub fn cap_excludes_initial_memory(&self) -> Option<&'static str> {
         self.known_defects.iter().find(|defect| matches!(defect, KnownDefect::CapExcludesInitialMemory { .. })).map(KnownDefect::id)
@@ -181,12 +186,49 @@ pub struct Limits {
     /// The largest buffer the ABI lets a guest (or a stored value) make the
     /// host hold at once, in bytes: what bounds a single host allocation.
     pub max_host_buffer: Option<u64>,
+    /// Whether loading a module runs guest code (Extism instantiates the
+    /// plugin, start function included, when it creates it): loads are then
+    /// held to the host-memory budget as invocations are.
+    pub load_runs_guest_code: bool,
 }
+
+/// Memories the suite lets a module use where its embedder promises no cap.
+pub const MEMORIES_CEILING: u64 = 4;
+/// Tables the suite lets a module use where its embedder promises no cap.
+pub const TABLES_CEILING: u64 = 4;
+/// Host bytes one table element may take (a function reference and the
+/// engine's bookkeeping for it).
+pub const TABLE_ELEMENT_BYTES: u64 = 16;
+/// The memory cap the suite assumes where an embedder promises none: 4 GiB,
+/// all a 32-bit memory can address.
+pub const MEMORY_CEILING_BYTES: u64 = 1 << 32;
 
 impl Limits {
     /// The memory cap in whole pages, if there is one.
     pub fn max_memory_pages(&self) -> Option<u64> {
         self.max_memory_bytes.map(|bytes| bytes / PAGE_BYTES)
+    }
+
+    /// The largest linear memory, or the suite's ceiling of 4 GiB.
+    pub fn memory_bytes_or_ceiling(&self) -> u64 {
+        self.max_memory_bytes.unwrap_or(MEMORY_CEILING_BYTES)
+    }
+
+    /// The most memories, or the suite's ceiling [`MEMORIES_CEILING`].
+    pub fn memories_or_ceiling(&self) -> u64 {
+        self.max_memories.map_or(MEMORIES_CEILING, |count| count as u64)
+    }
+
+    /// The most tables, or the suite's ceiling [`TABLES_CEILING`].
+    pub fn tables_or_ceiling(&self) -> u64 {
+        self.max_tables.map_or(TABLES_CEILING, |count| count as u64)
+    }
+
+    /// The largest table in elements, or the suite's ceiling: as many
+    /// elements as make the host hold what the memory cap lets a linear
+    /// memory hold ([`TABLE_ELEMENT_BYTES`] each).
+    pub fn table_elements_or_ceiling(&self) -> u64 {
+        self.max_table_elements.unwrap_or(self.memory_bytes_or_ceiling() / TABLE_ELEMENT_BYTES)
     }
 }
 

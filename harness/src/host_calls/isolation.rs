@@ -274,7 +274,7 @@ impl Canaries {
 /// first byte matches: libFuzzer hooks every `memcmp`, which makes a naive
 /// window-by-window search over a 1 MiB response dominate a run. A response
 /// without the first byte at all is rejected by one `memchr`.
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+pub(super) fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     let Some((first, rest)) = needle.split_first() else { return false };
     haystack.contains(first)
         && haystack

@@ -6,10 +6,13 @@
 //! Oracles: the ABI's reference model ([`HostApi::check`]) predicts what
 //! every host call returns, the response and the logs; the isolation check
 //! ([`isolation::Canaries::check`]) sees that nothing outside the per-run
-//! sandbox directory was read, changed or leaked.
+//! sandbox directory was read, changed or leaked; the host-data oracle
+//! ([`host_data::HostData::check`]) that nothing the guest returns names
+//! its host.
 //!
 //! Labels: `call:<function>` for every function the run called.
 
+pub mod host_data;
 pub mod isolation;
 
 use std::sync::OnceLock;
@@ -136,9 +139,11 @@ fn run_commands(subject: &Subject, commands: &[Command]) -> Report {
         Err(error) => panic!("setup: cannot create a sandbox in {}: {error}", canaries.base().display()),
     };
     let outcome = crate::limits::invoke_checked(&**loaded, &request, Some(sandbox.path()), &subject.abi.limits);
+    let sandbox_path = sandbox.path().to_path_buf();
     phase::timed(phase::SANDBOX, || drop(sandbox));
-    phase::timed("oracle:model", || api.check(commands, &request, &outcome, policy));
     phase::timed("oracle:isolation", || canaries.check(&outcome, &request));
+    phase::timed("oracle:host-data", || subject.kept::<host_data::HostData>().check(&outcome, &request, &sandbox_path));
+    phase::timed("oracle:model", || api.check(commands, &request, &outcome, policy));
     crate::messages::check(&outcome);
     let mut report = Report::new(outcome);
     report.labels = api.labels(commands, &report.outcome);

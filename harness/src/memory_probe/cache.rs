@@ -76,7 +76,7 @@ impl Cache {
 }
 
 fn compile(subject: &Subject, bytes: &[u8]) -> Result<Arc<Compiled>, Rejection> {
-    let loaded = phase::timed(phase::LOAD, || subject.embedder.load(bytes, &Store::new()))?;
+    let loaded = crate::limits::load_checked(&*subject.embedder, &subject.abi.limits, bytes, &Store::new())?;
     let wasmi = phase::timed(super::ORACLE_DIFFERENTIAL, || WasmiModule::new(bytes, &subject.abi));
     Ok(Arc::new(Compiled { loaded, wasmi }))
 }

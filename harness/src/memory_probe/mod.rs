@@ -1,8 +1,9 @@
 //! Layer 3, `memory_probe`: well-formed modules that probe the bounds of
-//! linear memory, from two generators the input chooses between
-//! (`generator:probes` and `generator:wasm-smith`), built for the embedder's
-//! ABI (its glue reads the request and writes the response). One wasm-smith
-//! module in [`MAY_NOT_END_ONE_IN`] may never end
+//! linear memory and of every other resource a module can make its host
+//! hold, from three generators the input chooses between
+//! (`generator:probes`, `generator:resources` and `generator:wasm-smith`),
+//! built for the embedder's ABI (its glue reads the request and writes the
+//! response). One wasm-smith module in [`MAY_NOT_END_ONE_IN`] may never end
 //! (`generator:wasm-smith-may-not-end`): the embedder's fuel and deadline
 //! must stop it wherever it runs, and the differential skips it.
 //!
@@ -11,7 +12,11 @@
 //! never grows past the declared cap; and wasmi, running the same module
 //! with the same request against the ABI's independent reference host,
 //! agrees on trap or no trap and on the digest of the final memory, unless
-//! either side ran out of fuel or hit a limit.
+//! either side ran out of fuel or hit a limit. A resource module
+//! ([`resources`]) is checked against the caps on what its guest saw
+//! ([`resources::check_sizes`]). Both the probe and the resource generator
+//! run their first request again after the others, on the same loaded
+//! module, for the between-calls oracle ([`crate::between_calls`]).
 //!
 //! An embedder only ever calls the entry function, so the probe generator's
 //! module is an interpreter (one per memory shape, compiled once per
@@ -24,6 +29,7 @@
 pub mod cache;
 pub mod oracles;
 pub mod probes;
+pub mod resources;
 pub mod smith;
 pub mod spec;
 pub mod wasmi_diff;
@@ -34,6 +40,7 @@ use arbitrary::Unstructured;
 use contract::{End, Outcome, Rejection, Resource};
 
 use crate::abi::{Abi, known};
+use crate::embedder::Store;
 use crate::phase;
 use crate::report::Report;
 use crate::subject::Subject;
@@ -44,11 +51,16 @@ use smith::SmithModule;
 use spec::MAX_PAGES_32;
 use wasmi_diff::WasmiModule;
 
-/// One input in this many goes to wasm-smith, the others to the probe generator.
+/// One input in this many goes to wasm-smith, one to the resource
+/// generator, the others to the probe generator.
 pub const SMITH_ONE_IN: u8 = 8;
 
 /// The phase of the specification oracle.
 const ORACLE_SPEC: &str = "oracle:spec";
+/// The phase of the between-calls oracle.
+const ORACLE_BETWEEN_CALLS: &str = "oracle:between-calls";
+/// The phase of the cap oracle on what a resource module's guest saw.
+const ORACLE_RESOURCE_CAPS: &str = "oracle:resource-caps";
 /// The phase of the wasmi differential, compiling for wasmi included.
 pub const ORACLE_DIFFERENTIAL: &str = "oracle:differential";
 /// One wasm-smith module in this many may never end (see [`smith`]).
@@ -65,9 +77,17 @@ pub fn run(subject: &Subject, data: &[u8]) -> Report {
         let module = phase::timed(phase::GENERATE, || smith_module(&subject.abi, &mut u, may_not_end));
         let generator = if module.may_not_end { "generator:wasm-smith-may-not-end" } else { "generator:wasm-smith" };
         run_module_as(subject, module.bytes, generator, module.may_not_end)
+    } else if uses_resources(data) {
+        run_resources(subject, &mut u)
     } else {
         run_probes(subject, &mut u)
     }
+}
+
+/// Whether `data` goes to the resource generator: one input in
+/// [`SMITH_ONE_IN`], chosen by the sum of its bytes as wasm-smith's are.
+pub fn uses_resources(data: &[u8]) -> bool {
+    data.iter().fold(0u8, |sum, byte| sum.wrapping_add(*byte)) % SMITH_ONE_IN == 1
 }
 
 /// Whether `data` goes to the wasm-smith generator.
@@ -91,6 +111,8 @@ pub fn module_of(subject: &Subject, data: &[u8]) -> Vec<u8> {
     let mut u = Unstructured::new(data);
     if let Some(may_not_end) = smith_choice(data) {
         smith_module(&subject.abi, &mut u, may_not_end).bytes
+    } else if uses_resources(data) {
+        resource_module(&subject.abi, &mut u).encode(&subject.abi)
     } else {
         let module = probe_module(&subject.abi, &mut u);
         module.annotated(&module.shape.encode(&*subject.abi.io, subject.abi.entry))
@@ -152,6 +174,7 @@ fn run_probes(subject: &Subject, u: &mut Unstructured<'_>) -> Report {
     };
     let uncapped = uncapped_bytes(abi, module.shape.minimum * spec::PAGE);
     let mut last = None;
+    let mut first = None;
     for (index, probe) in module.probes.iter().enumerate() {
         let request = probes::request(probe);
         let outcome = crate::limits::invoke_checked(&*compiled.loaded, &request, None, &abi.limits);
@@ -168,12 +191,65 @@ fn run_probes(subject: &Subject, u: &mut Unstructured<'_>) -> Report {
         });
         let call = Call { index, request: &request, asks_past_cap: refusal_allowed };
         differential(abi, &compiled.wasmi, &bytes, &call, &outcome, &mut labels);
+        first.get_or_insert_with(|| (request, outcome.clone()));
         last = Some(outcome);
+    }
+    if let Some((request, outcome)) = first.filter(|_| module.probes.len() > 1) {
+        let again = crate::limits::invoke_checked(&*compiled.loaded, &request, None, &abi.limits);
+        phase::timed(ORACLE_BETWEEN_CALLS, || crate::between_calls::check(&outcome, &again, "the input's other probes"));
     }
     match last {
         Some(outcome) => report(outcome, labels, bytes),
         None => report(crate::limits::invoke_checked(&*compiled.loaded, b"", None, &abi.limits), labels, bytes),
     }
+}
+
+/// The resource generator: the module is loaded, called with
+/// [`resources::REQUEST`], with the empty request, and with the first again;
+/// each call checked for the caps on what the guest saw, and the first
+/// against the third for the between-calls oracle.
+fn run_resources(subject: &Subject, u: &mut Unstructured<'_>) -> Report {
+    let abi = &subject.abi;
+    let (module, bytes) = phase::timed(phase::GENERATE, || {
+        let module = resource_module(abi, u);
+        (module, module.encode(abi))
+    });
+    let mut labels = vec![
+        "generator:resources".to_owned(),
+        format!("resource:{}", module.resource.name()),
+        format!("place:{}", module.place.name()),
+    ];
+    let loaded = match crate::limits::load_checked(&*subject.embedder, &abi.limits, &bytes, &Store::new()) {
+        Ok(loaded) => loaded,
+        Err(rejection) => return report(Outcome::rejected(rejection), labels, bytes),
+    };
+    let uncapped = uncapped_bytes(abi, module.memory.minimum * spec::PAGE);
+    let mut call = |request: &[u8]| {
+        let outcome = crate::limits::invoke_checked(&*loaded, request, None, &abi.limits);
+        check_cap(abi, &outcome, uncapped, &mut labels);
+        if let Some(id) = phase::timed(ORACLE_RESOURCE_CAPS, || resources::check_sizes(abi, &module, &outcome, uncapped)) {
+            add_label(&mut labels, known::label(id));
+        }
+        outcome
+    };
+    let first = call(resources::REQUEST);
+    call(b"");
+    let again = call(resources::REQUEST);
+    phase::timed(ORACLE_BETWEEN_CALLS, || crate::between_calls::check(&first, &again, "the empty request"));
+    report(first, labels, bytes)
+}
+
+/// A resource module from the input; an input too short for one gets one
+/// global, probed at the entry point.
+fn resource_module(abi: &Abi, u: &mut Unstructured<'_>) -> resources::ResourceModule {
+    use resources::{Declared, Place, Resource, ResourceModule};
+    ResourceModule::generate(u, abi).unwrap_or(ResourceModule {
+        resource: Resource::Globals { count: 1 },
+        place: Place::Entry,
+        table: Declared { minimum: 1, maximum: None },
+        memory: Declared { minimum: 1, maximum: None },
+        table_ops: false,
+    })
 }
 
 /// A probe module from the input; an input too short for one gets a single empty probe.

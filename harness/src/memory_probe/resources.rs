@@ -1,0 +1,651 @@
+//! The resource generator (`generator:resources`): one module per input
+//! that makes its host hold one resource at a boundary size (tables,
+//! memories, globals, functions, locals, data and element segments,
+//! exports, types, call depth, operand-stack height), from one place guest
+//! code runs: the start function, a reactor's `_initialize`, the entry
+//! point, or a callback the host makes into the guest (the ABI's helpers,
+//! such as the reference's `alloc`).
+//!
+//! Sizes are boundary values ([`boundary`]): each cap the ABI declares (or
+//! the suite's ceiling where it promises none) minus one, itself and plus
+//! one, the engine's own maxima (wasmparser's implementation limits), and
+//! powers of two up to 2^32 - 1. Counts stop at [`MAX_COUNT`] so that a
+//! module stays within a few MiB and generating it within milliseconds.
+//!
+//! The entry point, after the probe, answers with the size of every table
+//! (elements) and memory (pages), `u32` little-endian each, tables first:
+//! what the guest itself sees, which the cap oracle checks.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use arbitrary::{Result, Unstructured};
+use wasm_encoder::{
+    BlockType, CodeSection, ConstExpr, DataSection, ElementSection, Elements, EntityType, ExportKind, ExportSection, Function,
+    FunctionSection, GlobalSection, GlobalType, HeapType, ImportSection, InstructionSink, MemArg, MemorySection, MemoryType,
+    Module, RefType, StartSection, TableSection, TableType, TypeSection, ValType,
+};
+use wasmparser::WasmFeatures;
+
+use contract::{End, Outcome};
+
+use crate::abi::io::encoder_types;
+use crate::abi::{Abi, Scratch};
+
+/// Where the entry point's glue has the request put.
+pub const REQUEST_AT: u32 = 4096;
+/// Where the entry point writes the sizes it answers with.
+pub const REPORT_AT: u32 = 1024;
+/// The request of the first and third call.
+pub const REQUEST: &[u8] = b"resources probe request";
+/// The largest count of globals, functions, segments, exports or types.
+pub const MAX_COUNT: u64 = 100_001;
+/// The largest count of functions (each is compiled).
+pub const MAX_FUNCTIONS: u64 = 10_001;
+/// The largest operand-stack height (one `i64.const` per slot).
+pub const MAX_HEIGHT: u64 = 10_001;
+/// Bytes of all data segments together at most.
+pub const MAX_DATA_BYTES: u64 = 4 << 20;
+
+/// wasmparser's implementation limits, which wasmtime enforces: the
+/// engine's own maxima.
+mod engine {
+    pub const TABLE_ENTRIES: u64 = 10_000_000;
+    pub const TABLES: u64 = 100;
+    pub const MEMORIES: u64 = 100;
+    pub const GLOBALS: u64 = 1_000_000;
+    pub const FUNCTIONS: u64 = 1_000_000;
+    pub const LOCALS: u64 = 50_000;
+    pub const DATA_SEGMENTS: u64 = 100_000;
+    pub const ELEMENT_SEGMENTS: u64 = 100_000;
+    pub const EXPORTS: u64 = 100_000;
+    pub const TYPES: u64 = 1_000_000;
+    pub const PAGES_32: u64 = 65_536;
+}
+
+/// Where the probe runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// The module's start function, at instantiation.
+    Start,
+    /// An exported `_initialize`, which hosts of WASI reactors call first.
+    Initialize,
+    /// The entry point, after it read the request.
+    Entry,
+    /// Each helper the host calls back into (the reference's `alloc`).
+    Callback,
+}
+
+impl Place {
+    /// Its name in labels.
+    pub fn name(self) -> &'static str {
+        match self {
+            Place::Start => "start",
+            Place::Initialize => "initialize",
+            Place::Entry => "entry",
+            Place::Callback => "callback",
+        }
+    }
+}
+
+/// What the probe makes the host hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resource {
+    /// Table 0 grows, then is filled with nulls.
+    TableGrow {
+        /// Elements added.
+        delta: u32,
+    },
+    /// Several tables; the last grows by one.
+    Tables {
+        /// Tables declared.
+        count: u64,
+    },
+    /// Memory 0 grows, then every page is written.
+    MemoryGrow {
+        /// Pages added.
+        delta: u32,
+    },
+    /// Several memories; the last grows by one page (multi-memory).
+    Memories {
+        /// Memories declared.
+        count: u64,
+    },
+    /// Mutable globals; the last is set.
+    Globals {
+        /// Globals declared.
+        count: u64,
+    },
+    /// Functions; the last is called.
+    Functions {
+        /// Functions declared besides the probe's own.
+        count: u64,
+    },
+    /// `i64` locals of the probe; the last is set.
+    Locals {
+        /// Locals declared.
+        count: u64,
+    },
+    /// Passive data segments; the last is copied into memory 0.
+    DataSegments {
+        /// Segments declared.
+        count: u64,
+        /// Bytes of each.
+        size: u64,
+    },
+    /// Passive element segments of null references; the last is copied
+    /// into table 0.
+    ElementSegments {
+        /// Segments declared.
+        count: u64,
+        /// Elements of each.
+        size: u64,
+    },
+    /// Exports of the probe.
+    Exports {
+        /// Exports besides the ABI's.
+        count: u64,
+    },
+    /// Function types.
+    Types {
+        /// Types declared besides the module's own.
+        count: u64,
+    },
+    /// Recursion.
+    Recursion {
+        /// Calls deep.
+        depth: u32,
+        /// Through `call_indirect` on table 0, rather than a direct call.
+        indirect: bool,
+    },
+    /// Values on the operand stack at once.
+    OperandStack {
+        /// Values pushed.
+        height: u64,
+    },
+}
+
+impl Resource {
+    /// Its name in labels.
+    pub fn name(self) -> &'static str {
+        match self {
+            Resource::TableGrow { .. } => "table-grow",
+            Resource::Tables { .. } => "tables",
+            Resource::MemoryGrow { .. } => "memory-grow",
+            Resource::Memories { .. } => "memories",
+            Resource::Globals { .. } => "globals",
+            Resource::Functions { .. } => "functions",
+            Resource::Locals { .. } => "locals",
+            Resource::DataSegments { .. } => "data-segments",
+            Resource::ElementSegments { .. } => "element-segments",
+            Resource::Exports { .. } => "exports",
+            Resource::Types { .. } => "types",
+            Resource::Recursion { indirect: false, .. } => "recursion",
+            Resource::Recursion { indirect: true, .. } => "indirect-recursion",
+            Resource::OperandStack { .. } => "operand-stack",
+        }
+    }
+}
+
+/// Declared limits of a table or a memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Declared {
+    /// Initial size (elements or pages).
+    pub minimum: u64,
+    /// Declared maximum.
+    pub maximum: Option<u64>,
+}
+
+/// One generated module: the resource, where it is probed, and the
+/// declared limits of table 0 and memory 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResourceModule {
+    /// What the probe makes the host hold.
+    pub resource: Resource,
+    /// Where it runs.
+    pub place: Place,
+    /// Table 0.
+    pub table: Declared,
+    /// Memory 0 (at least one page: it holds the request and the answer).
+    pub memory: Declared,
+    /// Whether the features have reference types, so that the entry point
+    /// answers with table sizes too.
+    pub table_ops: bool,
+}
+
+impl fmt::Display for ResourceModule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?} at the {}, table 0 {:?}, memory 0 {:?}", self.resource, self.place.name(), self.table, self.memory)?;
+        if !self.table_ops {
+            write!(f, ", no table operations")?;
+        }
+        Ok(())
+    }
+}
+
+/// A boundary value at most `limit`: each of `caps` minus one, itself and
+/// plus one, powers of two and one less than each, or any value up to
+/// `limit` (one in eight).
+pub fn boundary(u: &mut Unstructured<'_>, caps: &[u64], limit: u64) -> Result<u64> {
+    let mut candidates: Vec<u64> = caps.iter().flat_map(|&cap| [cap.saturating_sub(1), cap, cap.saturating_add(1)]).collect();
+    candidates.extend((0..=32).flat_map(|bit| [1u64 << bit, (1u64 << bit) - 1]));
+    candidates.retain(|&value| value <= limit);
+    if candidates.is_empty() || u.ratio(1, 8)? {
+        return u.int_in_range(0..=limit);
+    }
+    Ok(*u.choose(&candidates)?)
+}
+
+impl ResourceModule {
+    /// A module from `u` for `abi`: the features decide which resources
+    /// can be probed (table operations need reference types, several
+    /// memories need multi-memory).
+    pub fn generate(u: &mut Unstructured<'_>, abi: &Abi) -> Result<ResourceModule> {
+        let limits = &abi.limits;
+        let features = abi.features;
+        // `table.size`, `table.grow`, `table.fill` and several tables need
+        // reference types; without them only table 0's declared size and
+        // `call_indirect` reach the host.
+        let table_ops = features.contains(WasmFeatures::REFERENCE_TYPES);
+        let tables_ok = table_ops && features.contains(WasmFeatures::BULK_MEMORY);
+        let memories_ok = features.contains(WasmFeatures::MULTI_MEMORY);
+        let bulk = features.contains(WasmFeatures::BULK_MEMORY);
+        let table_cap = limits.table_elements_or_ceiling();
+        let page_cap = limits.memory_bytes_or_ceiling() / crate::abi::PAGE_BYTES;
+        let mut kinds: Vec<u8> = vec![4, 5, 6, 10, 11, 12];
+        kinds.push(9);
+        if tables_ok {
+            kinds.extend([0, 1, 8]);
+        }
+        if bulk {
+            kinds.extend([2, 7]);
+        }
+        if memories_ok {
+            kinds.push(3);
+        }
+        let count = |u: &mut Unstructured<'_>, engine: u64, limit: u64| boundary(u, &[engine], limit);
+        let resource = match *u.choose(&kinds)? {
+            0 => Resource::TableGrow { delta: u32::try_from(boundary(u, &[table_cap, engine::TABLE_ENTRIES], u32::MAX.into())?).unwrap_or(u32::MAX) },
+            1 => Resource::Tables { count: boundary(u, &[limits.tables_or_ceiling(), engine::TABLES], engine::TABLES + 1)?.max(1) },
+            2 => Resource::MemoryGrow { delta: u32::try_from(boundary(u, &[page_cap, engine::PAGES_32], u32::MAX.into())?).unwrap_or(u32::MAX) },
+            3 => Resource::Memories { count: boundary(u, &[limits.memories_or_ceiling(), engine::MEMORIES], engine::MEMORIES + 1)?.max(1) },
+            4 => Resource::Globals { count: count(u, engine::GLOBALS, MAX_COUNT)? },
+            5 => Resource::Functions { count: count(u, engine::FUNCTIONS, MAX_FUNCTIONS)?.max(1) },
+            6 => Resource::Locals { count: count(u, engine::LOCALS, engine::LOCALS + 1)? },
+            7 => {
+                let count = count(u, engine::DATA_SEGMENTS, MAX_COUNT)?.max(1);
+                let size = boundary(u, &[crate::abi::PAGE_BYTES], MAX_DATA_BYTES / count)?;
+                Resource::DataSegments { count, size }
+            }
+            8 if tables_ok => {
+                let count = count(u, engine::ELEMENT_SEGMENTS, MAX_COUNT)?.max(1);
+                let size = boundary(u, &[table_cap], (MAX_DATA_BYTES / count).min(table_cap.saturating_add(1)))?;
+                Resource::ElementSegments { count, size }
+            }
+            9 => Resource::Recursion { depth: u.arbitrary::<u32>()? | 1, indirect: u.arbitrary()? },
+            10 => Resource::Exports { count: count(u, engine::EXPORTS, MAX_COUNT)? },
+            11 => Resource::Types { count: count(u, engine::TYPES, MAX_COUNT)? },
+            _ => Resource::OperandStack { height: boundary(u, &[], MAX_HEIGHT)? },
+        };
+        let places: &[Place] = if abi.io.helpers(REQUEST_AT).is_empty() {
+            &[Place::Start, Place::Initialize, Place::Entry]
+        } else {
+            &[Place::Start, Place::Initialize, Place::Entry, Place::Callback]
+        };
+        let place = *u.choose(places)?;
+        let table_minimum = boundary(u, &[table_cap], table_cap.saturating_add(1))?.max(1);
+        // Declared maxima one module in four: Extism refuses them (a known defect).
+        let table = Declared { minimum: table_minimum, maximum: u.ratio(1, 4)?.then(|| table_minimum.max(table_cap)) };
+        let memory_minimum = boundary(u, &[page_cap], page_cap.saturating_add(1).min(engine::PAGES_32))?.max(1);
+        let memory = Declared { minimum: memory_minimum, maximum: u.ratio(1, 4)?.then(|| memory_minimum.max(page_cap).min(engine::PAGES_32)) };
+        Ok(ResourceModule { resource, place, table, memory, table_ops })
+    }
+
+    /// Tables the module declares.
+    pub fn tables(&self) -> u64 {
+        match self.resource {
+            Resource::Tables { count } => count,
+            _ => 1,
+        }
+    }
+
+    /// Memories the module declares.
+    pub fn memories(&self) -> u64 {
+        match self.resource {
+            Resource::Memories { count } => count,
+            _ => 1,
+        }
+    }
+
+    /// Tables whose size the entry point answers with.
+    fn answered_tables(&self) -> u64 {
+        if self.table_ops { self.tables() } else { 0 }
+    }
+
+    /// The sizes the entry point answers with, from its response: table
+    /// sizes (with reference types), then memory sizes; `None` if the
+    /// response is not that.
+    pub fn answered_sizes(&self, response: &[u8]) -> Option<(Vec<u64>, Vec<u64>)> {
+        let sizes: Vec<u64> = response.chunks_exact(4).map(|chunk| chunk.iter().rev().fold(0u64, |size, byte| (size << 8) | u64::from(*byte))).collect();
+        let tables = usize::try_from(self.answered_tables()).ok()?;
+        let expected = tables.checked_add(usize::try_from(self.memories()).ok()?)?.checked_mul(4)?;
+        (response.len() == expected).then(|| (sizes.get(..tables).unwrap_or_default().to_vec(), sizes.get(tables..).unwrap_or_default().to_vec()))
+    }
+
+    /// The module, for `abi`'s glue and entry point.
+    pub fn encode(&self, abi: &Abi) -> Vec<u8> {
+        Encoder::new(self, abi).finish()
+    }
+}
+
+/// The cap oracle on what the guest saw: after a call that ended well, no
+/// table holds more elements than the table cap (or the suite's ceiling
+/// where the ABI promises none), no memory more bytes than the memory cap
+/// plus `uncapped` (what a known defect grants beyond it), and a module
+/// with more tables or memories than the ABI allows did not run. A table
+/// past the ceiling that [`crate::abi::KnownDefect::TablesUncapped`]
+/// explains is passed over: its id comes back.
+pub fn check_sizes(abi: &Abi, module: &ResourceModule, outcome: &Outcome, uncapped: u64) -> Option<&'static str> {
+    let limits = &abi.limits;
+    if outcome.end != End::Ok {
+        return None;
+    }
+    let ran = format!("the {} probe ran at the {}", module.resource.name(), module.place.name());
+    for (what, count, cap) in [("tables", module.tables(), limits.max_tables), ("memories", module.memories(), limits.max_memories)] {
+        if let Some(cap) = cap {
+            assert!(count <= cap as u64, "oracle: a module with {count} {what} ran, past the cap of {cap} {what} ({ran})");
+        }
+    }
+    let (tables, memories) = module.answered_sizes(&outcome.response)?;
+    let memory_cap = limits.memory_bytes_or_ceiling().saturating_add(uncapped);
+    for (index, pages) in memories.iter().enumerate() {
+        let bytes = pages.saturating_mul(crate::abi::PAGE_BYTES);
+        assert!(bytes <= memory_cap, "oracle: memory {index} holds {bytes} bytes after {ran}, past the cap of {memory_cap}");
+    }
+    let (table_cap, table_bound, known) = match limits.max_table_elements {
+        Some(cap) => (cap, "the cap", None),
+        None => (limits.table_elements_or_ceiling(), "the suite's ceiling (no cap promised)", abi.tables_uncapped()),
+    };
+    let past = tables.iter().enumerate().find(|(_, elements)| **elements > table_cap);
+    if let Some((index, elements)) = past {
+        assert!(known.is_some(), "oracle: table {index} holds {elements} elements after {ran}, past {table_bound} of {table_cap}");
+    }
+    known.filter(|_| past.is_some())
+}
+
+/// Function indices of a module being built.
+struct Encoder<'a> {
+    module: &'a ResourceModule,
+    abi: &'a Abi,
+    types: TypeSection,
+    functions: FunctionSection,
+    code: CodeSection,
+    exports: ExportSection,
+    /// Functions so far, imports included.
+    function_count: u32,
+}
+
+/// The type of `() -> ()`, declared first.
+const VOID: u32 = 0;
+/// The type of `(i32) -> ()`, declared second.
+const I32_TO_VOID: u32 = 1;
+
+impl<'a> Encoder<'a> {
+    fn new(module: &'a ResourceModule, abi: &'a Abi) -> Encoder<'a> {
+        let mut types = TypeSection::new();
+        types.ty().function([], []);
+        types.ty().function([ValType::I32], []);
+        Encoder { module, abi, types, functions: FunctionSection::new(), code: CodeSection::new(), exports: ExportSection::new(), function_count: 0 }
+    }
+
+    /// Declares a function of a new type, with `body`; its index.
+    fn function(&mut self, params: &[ValType], results: &[ValType], body: &Function) -> u32 {
+        let ty = self.types.len();
+        self.types.ty().function(params.iter().copied(), results.iter().copied());
+        self.function_of_type(ty, body)
+    }
+
+    /// Declares a function of type `ty`, with `body`; its index.
+    fn function_of_type(&mut self, ty: u32, body: &Function) -> u32 {
+        self.functions.function(ty);
+        self.code.function(body);
+        self.function_count += 1;
+        self.function_count - 1
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        let module = *self.module;
+        let io = &*self.abi.io;
+        let mut imports = ImportSection::new();
+        for import in io.imports() {
+            let ty = self.types.len();
+            self.types.ty().function(encoder_types(&import.signature.params), encoder_types(&import.signature.results));
+            imports.import(import.module, import.name, EntityType::Function(ty));
+            self.function_count += 1;
+        }
+        // The probe, and what it calls.
+        let callee = match module.resource {
+            Resource::Functions { count } => {
+                let mut last = 0;
+                for _ in 0..count {
+                    let mut body = Function::new([]);
+                    body.instructions().end();
+                    last = self.function_of_type(VOID, &body);
+                }
+                Some(last)
+            }
+            _ => None,
+        };
+        let recursive = self.function_count;
+        if let Resource::Recursion { indirect, .. } = module.resource {
+            let mut body = Function::new([]);
+            let mut sink = body.instructions();
+            sink.local_get(0).if_(BlockType::Empty);
+            sink.local_get(0).i32_const(1).i32_sub();
+            if indirect {
+                sink.i32_const(0).call_indirect(0, I32_TO_VOID);
+            } else {
+                sink.call(recursive);
+            }
+            sink.end().end();
+            self.function_of_type(I32_TO_VOID, &body);
+        }
+        let probe = self.function_of_type(VOID, &probe_body(&module, callee, recursive));
+        // Helpers, wrapped to run the probe first where it runs in callbacks.
+        for helper in io.helpers(REQUEST_AT) {
+            let params = encoder_types(&helper.signature.params);
+            let results = encoder_types(&helper.signature.results);
+            let inner = self.function(&params, &results, &helper.body);
+            let exported = if module.place == Place::Callback {
+                let mut body = Function::new([]);
+                let mut sink = body.instructions();
+                sink.call(probe);
+                for index in 0..u32::try_from(params.len()).unwrap_or(0) {
+                    sink.local_get(index);
+                }
+                sink.call(inner).end();
+                self.function(&params, &results, &body)
+            } else {
+                inner
+            };
+            self.exports.export(helper.export, ExportKind::Func, exported);
+        }
+        let entry_results = encoder_types(&io.entry_results());
+        let entry = self.function(&[], &entry_results, &entry_body(self.abi, &module, probe));
+        self.exports.export(self.abi.entry, ExportKind::Func, entry);
+        self.exports.export("memory", ExportKind::Memory, 0);
+        if module.place == Place::Initialize {
+            self.exports.export("_initialize", ExportKind::Func, probe);
+        }
+        if let Resource::Exports { count } = module.resource {
+            for index in 0..count {
+                self.exports.export(&format!("probe_{index}"), ExportKind::Func, probe);
+            }
+        }
+        if let Resource::Types { count } = module.resource {
+            for _ in 0..count {
+                self.types.ty().function([], [ValType::I32]);
+            }
+        }
+        let mut bytes = Module::new();
+        bytes.section(&self.types).section(&imports).section(&self.functions);
+        bytes.section(&tables(&module));
+        bytes.section(&memories(&module));
+        if let Resource::Globals { count } = module.resource {
+            let mut globals = GlobalSection::new();
+            for _ in 0..count {
+                globals.global(GlobalType { val_type: ValType::I64, mutable: true, shared: false }, &ConstExpr::i64_const(0));
+            }
+            bytes.section(&globals);
+        }
+        bytes.section(&self.exports);
+        if module.place == Place::Start {
+            bytes.section(&StartSection { function_index: probe });
+        }
+        if let Some(elements) = elements(&module, recursive) {
+            bytes.section(&elements);
+        }
+        if let Resource::DataSegments { count, .. } = module.resource {
+            bytes.section(&wasm_encoder::DataCountSection { count: u32::try_from(count).unwrap_or(u32::MAX) });
+        }
+        bytes.section(&self.code);
+        if let Resource::DataSegments { count, size } = module.resource {
+            let mut data = DataSection::new();
+            for _ in 0..count {
+                data.passive(std::iter::repeat_n(0xa5, usize::try_from(size).unwrap_or(0)));
+            }
+            bytes.section(&data);
+        }
+        bytes.finish()
+    }
+}
+
+/// Table 0 as declared, and the others of [`Resource::Tables`] at one element.
+fn tables(module: &ResourceModule) -> TableSection {
+    let mut tables = TableSection::new();
+    for index in 0..module.tables() {
+        let (minimum, maximum) = if index == 0 { (module.table.minimum, module.table.maximum) } else { (1, None) };
+        tables.table(TableType { element_type: RefType::FUNCREF, table64: false, minimum, maximum, shared: false });
+    }
+    tables
+}
+
+/// Memory 0 as declared, and the others of [`Resource::Memories`] at one page.
+fn memories(module: &ResourceModule) -> MemorySection {
+    let mut memories = MemorySection::new();
+    for index in 0..module.memories() {
+        let (minimum, maximum) = if index == 0 { (module.memory.minimum, module.memory.maximum) } else { (1, None) };
+        memories.memory(MemoryType { minimum, maximum, memory64: false, shared: false, page_size_log2: None });
+    }
+    memories
+}
+
+/// The element segments: the recursive function at table 0's index 0 for
+/// indirect recursion; the passive segments of [`Resource::ElementSegments`].
+fn elements(module: &ResourceModule, recursive: u32) -> Option<ElementSection> {
+    let mut elements = ElementSection::new();
+    match module.resource {
+        Resource::Recursion { indirect: true, .. } => {
+            elements.active(Some(0), &ConstExpr::i32_const(0), Elements::Functions(Cow::Owned(vec![recursive])));
+        }
+        Resource::ElementSegments { count, size } => {
+            let nulls = vec![ConstExpr::ref_null(HeapType::FUNC); usize::try_from(size).unwrap_or(0)];
+            for _ in 0..count {
+                elements.passive(Elements::Expressions(RefType::FUNCREF, Cow::Borrowed(&nulls)));
+            }
+        }
+        _ => return None,
+    }
+    Some(elements)
+}
+
+/// The probe: `() -> ()`, making the host hold the resource.
+fn probe_body(module: &ResourceModule, callee: Option<u32>, recursive: u32) -> Function {
+    let locals = match module.resource {
+        Resource::Locals { count } => u32::try_from(count).unwrap_or(u32::MAX),
+        _ => 0,
+    };
+    let mut body = Function::new(if locals > 0 { vec![(locals, ValType::I64)] } else { Vec::new() });
+    let mut sink = body.instructions();
+    match module.resource {
+        Resource::TableGrow { delta } => {
+            sink.ref_null(HeapType::FUNC).i32_const(delta.cast_signed()).table_grow(0).drop();
+            sink.i32_const(0).ref_null(HeapType::FUNC).table_size(0).table_fill(0);
+        }
+        Resource::Tables { count } => {
+            let last = u32::try_from(count.saturating_sub(1)).unwrap_or(0);
+            sink.ref_null(HeapType::FUNC).i32_const(1).table_grow(last).drop();
+        }
+        Resource::MemoryGrow { delta } => {
+            sink.i32_const(delta.cast_signed()).memory_grow(0).drop();
+            // Every page written: the resident set the memory cap bounds.
+            sink.i32_const(0).i32_const(0x5a).memory_size(0).i32_const(16).i32_shl().memory_fill(0);
+        }
+        Resource::Memories { count } => {
+            let last = u32::try_from(count.saturating_sub(1)).unwrap_or(0);
+            sink.i32_const(1).memory_grow(last).drop();
+        }
+        Resource::Globals { count } if count > 0 => {
+            sink.i64_const(-1).global_set(u32::try_from(count - 1).unwrap_or(0));
+        }
+        Resource::Locals { count } if count > 0 => {
+            sink.i64_const(-1).local_set(locals - 1);
+        }
+        Resource::DataSegments { count, size } => {
+            let last = u32::try_from(count.saturating_sub(1)).unwrap_or(0);
+            sink.i32_const(0).i32_const(0).i32_const(i32::try_from(size).unwrap_or(i32::MAX)).memory_init(0, last).data_drop(last);
+        }
+        Resource::ElementSegments { count, size } => {
+            let last = u32::try_from(count.saturating_sub(1)).unwrap_or(0);
+            sink.i32_const(0).i32_const(0).i32_const(i32::try_from(size).unwrap_or(i32::MAX)).table_init(0, last).elem_drop(last);
+        }
+        Resource::Recursion { depth, .. } => {
+            sink.i32_const(depth.cast_signed()).call(recursive);
+        }
+        Resource::OperandStack { height } => {
+            for _ in 0..height {
+                sink.i64_const(1);
+            }
+            for _ in 0..height {
+                sink.drop();
+            }
+        }
+        Resource::Globals { .. } | Resource::Locals { .. } | Resource::Functions { .. } | Resource::Exports { .. } | Resource::Types { .. } => {}
+    }
+    if let Some(callee) = callee {
+        sink.call(callee);
+    }
+    sink.end();
+    body
+}
+
+/// The entry point: read the request, run the probe if it runs here, answer
+/// with the size of every table and memory.
+fn entry_body(abi: &Abi, module: &ResourceModule, probe: u32) -> Function {
+    let scratch = Scratch { i32s: [0, 1], i64: 2 };
+    let mut body = Function::new([(2, ValType::I32), (1, ValType::I64)]);
+    let mut sink: InstructionSink<'_> = body.instructions();
+    abi.io.read_request(&mut sink, REQUEST_AT, scratch);
+    sink.drop();
+    if module.place == Place::Entry {
+        sink.call(probe);
+    }
+    let mut at = REPORT_AT;
+    let store = |sink: &mut InstructionSink<'_>, at: u32| {
+        sink.i32_store(MemArg { offset: u64::from(at), align: 2, memory_index: 0 });
+    };
+    for table in 0..u32::try_from(module.answered_tables()).unwrap_or(0) {
+        sink.i32_const(0).table_size(table);
+        store(&mut sink, at);
+        at += 4;
+    }
+    for memory in 0..u32::try_from(module.memories()).unwrap_or(0) {
+        sink.i32_const(0).memory_size(memory);
+        store(&mut sink, at);
+        at += 4;
+    }
+    abi.io.respond(&mut sink, REPORT_AT, at - REPORT_AT, scratch);
+    abi.io.finish(&mut sink);
+    sink.end();
+    body
+}
