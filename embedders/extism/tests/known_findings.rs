@@ -3,10 +3,9 @@
 //! repro --report-known` replays it), and campaigns pass over it otherwise,
 //! labelled `known:<id>`. When a newer Extism changes one, its test here
 //! fails: then the finding is closed and its entry leaves
-//! `abi::KNOWN_DEFECTS`. Two of them are defects (`declared-maximum-refused`,
-//! `unchecked-memory-bytes`); the other two are notes on behaviour Extism
-//! chose (`max-pages-excludes-initial-memory`, `timeout-excludes-instantiation`),
-//! whose tests check that the note is still true.
+//! `abi::KNOWN_DEFECTS`. The verdict on each (defect, or a note on
+//! behaviour Extism chose, whose test checks the note is still true) is in
+//! its write-up and in `findings/extism/REPORT.md`.
 
 use std::os::unix::process::ExitStatusExt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -19,6 +18,7 @@ use extism_embedder::{subject, subject_with};
 use harness::Subject;
 use harness::abi::known;
 use harness::embedder::{self, Store};
+use harness::memory_probe::resources::{Declared, Place, REQUEST, Resource, ResourceModule, check_sizes};
 
 fn findings() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../findings/extism")
@@ -82,6 +82,37 @@ fn max_pages_excludes_initial_memory_still_reproduces() {
     assert_eq!(message.as_deref(), Some(expected));
     let passed_over = harness::memory_probe::run_module(subject(), &module);
     assert!(passed_over.labels.contains(&known::label("max-pages-excludes-initial-memory")), "{:?}", passed_over.labels);
+}
+
+/// The resource generator's module behind `table-growth-uncapped`: table 0,
+/// declared without a maximum, grows by 2,000,000 elements at the entry
+/// point, which answers with its size.
+fn growing_table() -> ResourceModule {
+    ResourceModule {
+        resource: Resource::TableGrow { delta: 2_000_000 },
+        place: Place::Entry,
+        table: Declared { minimum: 1, maximum: None },
+        memory: Declared { minimum: 1, maximum: None },
+        table_ops: true,
+    }
+}
+
+#[test]
+fn table_growth_uncapped_still_reproduces() {
+    let reporting = reporting();
+    let generated = growing_table().encode(&reporting.abi);
+    if std::env::var_os("UPDATE_SEEDS").is_some() {
+        std::fs::write(findings().join("table-growth-uncapped.wat"), wasmprinter::print_bytes(&generated).unwrap()).unwrap();
+    }
+    let module = reproducer("table-growth-uncapped");
+    assert!(module == generated, "the reproducer is no longer the generator's module: run UPDATE_SEEDS=1 cargo test --workspace --test known_findings");
+    let outcome = reporting.embedder.load(&module, &Store::new()).unwrap().invoke(REQUEST, None);
+    let message = panic_of(|| {
+        check_sizes(&reporting.abi, &growing_table(), &outcome, 0);
+    });
+    let expected = "oracle: table 0 holds 2000001 elements after the table-grow probe ran at the entry, past the suite's ceiling (no cap promised) of 1048576";
+    assert_eq!(message.as_deref(), Some(expected));
+    assert_eq!(check_sizes(&subject().abi, &growing_table(), &outcome, 0), Some("table-growth-uncapped"));
 }
 
 /// The end of a call of `module`'s `run` in a plugin with a 50 ms timeout

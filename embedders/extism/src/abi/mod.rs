@@ -96,12 +96,13 @@ pub fn env_import(name: &'static str, for_generators: bool) -> Import {
 }
 
 /// What the oracles pass over in Extism 1.30, so that campaigns find the next
-/// one, each written up in `findings/extism/`: its two defects, and
+/// one, each written up in `findings/extism/`: its three defects, and
 /// `max-pages-excludes-initial-memory`, a note on a deliberate budget rule of
 /// Extism (not a defect) that the cap oracle would otherwise report.
-pub const KNOWN_DEFECTS: [KnownDefect; 3] = [
+pub const KNOWN_DEFECTS: [KnownDefect; 4] = [
     KnownDefect::RefusesDeclaredMaximum { id: "declared-maximum-refused" },
     KnownDefect::CapExcludesInitialMemory { id: "max-pages-excludes-initial-memory" },
+    KnownDefect::TablesUncapped { id: "table-growth-uncapped" },
     KnownDefect::CrashesHost { id: READS_OUTSIDE },
 ];
 
@@ -134,6 +135,8 @@ pub fn abi(policy: &Policy) -> Abi {
             // The output, a var or a config value, a log line: all live in the
             // kernel's memory, which the memory cap bounds.
             max_host_buffer: Some(u64::from(Extism::max_pages(policy)) * 65_536),
+            // `Plugin::new` instantiates the plugin, start function included.
+            load_runs_guest_code: true,
         },
         features: features(),
         io: Box::new(ExtismIo),
