@@ -138,7 +138,7 @@ fn run_commands(subject: &Subject, commands: &[Command]) -> Report {
         Ok(sandbox) => sandbox,
         Err(error) => panic!("setup: cannot create a sandbox in {}: {error}", canaries.base().display()),
     };
-    let outcome = crate::limits::invoke_checked(&**loaded, &request, Some(sandbox.path()), &subject.abi.limits);
+    let outcome = crate::limits::invoke_checked_heap_only(&**loaded, &request, Some(sandbox.path()), &subject.abi.limits);
     let sandbox_path = sandbox.path().to_path_buf();
     phase::timed(phase::SANDBOX, || drop(sandbox));
     phase::timed("oracle:isolation", || canaries.check(&outcome, &request));

@@ -51,9 +51,11 @@ use smith::SmithModule;
 use spec::MAX_PAGES_32;
 use wasmi_diff::WasmiModule;
 
-/// One input in this many goes to wasm-smith, one to the resource
-/// generator, the others to the probe generator.
+/// One input in this many goes to wasm-smith.
 pub const SMITH_ONE_IN: u8 = 8;
+/// One input in this many goes to the resource generator, whose module,
+/// new for every input, is compiled every time as wasm-smith's are.
+pub const RESOURCES_ONE_IN: u8 = 16;
 
 /// The phase of the specification oracle.
 const ORACLE_SPEC: &str = "oracle:spec";
@@ -68,8 +70,8 @@ pub const MAY_NOT_END_ONE_IN: u8 = 4;
 
 /// Runs one input of this layer. The generator is chosen by the sum of all
 /// input bytes, so that almost any mutation re-rolls it: the mix of
-/// generators stays at one wasm-smith input in [`SMITH_ONE_IN`] however the
-/// corpus grows (wasm-smith inputs cost ten times more and would otherwise
+/// generators stays at one wasm-smith input in [`SMITH_ONE_IN`] and one
+/// resource input in [`RESOURCES_ONE_IN`] however the corpus grows (wasm-smith inputs cost ten times more and would otherwise
 /// take over the corpus, since every new module covers new compiler paths).
 pub fn run(subject: &Subject, data: &[u8]) -> Report {
     let mut u = Unstructured::new(data);
@@ -85,9 +87,10 @@ pub fn run(subject: &Subject, data: &[u8]) -> Report {
 }
 
 /// Whether `data` goes to the resource generator: one input in
-/// [`SMITH_ONE_IN`], chosen by the sum of its bytes as wasm-smith's are.
+/// [`RESOURCES_ONE_IN`], chosen by the sum of its bytes as wasm-smith's are
+/// (a sum of 9 modulo 16, which is never 0 modulo 8).
 pub fn uses_resources(data: &[u8]) -> bool {
-    data.iter().fold(0u8, |sum, byte| sum.wrapping_add(*byte)) % SMITH_ONE_IN == 1
+    data.iter().fold(0u8, |sum, byte| sum.wrapping_add(*byte)) % RESOURCES_ONE_IN == 9
 }
 
 /// Whether `data` goes to the wasm-smith generator.

@@ -9,8 +9,10 @@
 //! Sizes are boundary values ([`boundary`]): each cap the ABI declares (or
 //! the suite's ceiling where it promises none) minus one, itself and plus
 //! one, the engine's own maxima (wasmparser's implementation limits), and
-//! powers of two up to 2^32 - 1. Counts stop at [`MAX_COUNT`] so that a
-//! module stays within a few MiB and generating it within milliseconds.
+//! powers of two up to 2^32 - 1. Counts are small ([`MAX_COUNT`],
+//! [`MAX_COMPILED`]) but for one in [`ENGINE_MAXIMUM_ONE_IN`], at the
+//! engine's maximum, so that most modules build and compile within a
+//! millisecond or two.
 //!
 //! The entry point, after the probe, answers with the size of every table
 //! (elements) and memory (pages), `u32` little-endian each, tables first:
@@ -38,12 +40,24 @@ pub const REQUEST_AT: u32 = 4096;
 pub const REPORT_AT: u32 = 1024;
 /// The request of the first and third call.
 pub const REQUEST: &[u8] = b"resources probe request";
-/// The largest count of globals, functions, segments, exports or types.
-pub const MAX_COUNT: u64 = 100_001;
-/// The largest count of functions (each is compiled).
-pub const MAX_FUNCTIONS: u64 = 10_001;
-/// The largest operand-stack height (one `i64.const` per slot).
-pub const MAX_HEIGHT: u64 = 10_001;
+/// The largest count of globals, segments, exports or types, but for the
+/// engine's maxima, which [`count`] draws one time in [`ENGINE_MAXIMUM_ONE_IN`].
+pub const MAX_COUNT: u64 = 4_097;
+/// The largest count of functions, locals and stack slots (each is
+/// compiled), but for the engine's maxima.
+pub const MAX_COMPILED: u64 = 1_025;
+/// One count in this many is the engine's maximum minus one, itself or plus
+/// one: such modules cost tens of milliseconds to build and compile, which
+/// would otherwise take most of the layer's time.
+pub const ENGINE_MAXIMUM_ONE_IN: u32 = 16;
+/// The function count a count at the engine's maximum goes to: the
+/// engine's own (1,000,000) would take seconds to compile.
+pub const MANY_FUNCTIONS: u64 = 10_000;
+/// The most elements of one element segment.
+pub const MAX_SEGMENT_ELEMENTS: u64 = 65_537;
+/// The operand-stack height a count just past goes to (wasmtime sets no
+/// maximum of its own but its stack limit).
+pub const MAX_STACK_HEIGHT: u64 = 10_000;
 /// Bytes of all data segments together at most.
 pub const MAX_DATA_BYTES: u64 = 4 << 20;
 
@@ -54,7 +68,6 @@ mod engine {
     pub const TABLES: u64 = 100;
     pub const MEMORIES: u64 = 100;
     pub const GLOBALS: u64 = 1_000_000;
-    pub const FUNCTIONS: u64 = 1_000_000;
     pub const LOCALS: u64 = 50_000;
     pub const DATA_SEGMENTS: u64 = 100_000;
     pub const ELEMENT_SEGMENTS: u64 = 100_000;
@@ -223,9 +236,18 @@ impl fmt::Display for ResourceModule {
     }
 }
 
+/// A count: the engine's maximum `engine` minus one, itself or plus one
+/// (one time in [`ENGINE_MAXIMUM_ONE_IN`]), else a boundary value at most `limit`.
+pub fn count(u: &mut Unstructured<'_>, engine: u64, limit: u64) -> Result<u64> {
+    if u.ratio(1, ENGINE_MAXIMUM_ONE_IN)? {
+        return Ok(*u.choose(&[engine - 1, engine, engine + 1])?);
+    }
+    boundary(u, &[], limit)
+}
+
 /// A boundary value at most `limit`: each of `caps` minus one, itself and
 /// plus one, powers of two and one less than each, or any value up to
-/// `limit` (one in eight).
+/// `limit` (one time in eight).
 pub fn boundary(u: &mut Unstructured<'_>, caps: &[u64], limit: u64) -> Result<u64> {
     let mut candidates: Vec<u64> = caps.iter().flat_map(|&cap| [cap.saturating_sub(1), cap, cap.saturating_add(1)]).collect();
     candidates.extend((0..=32).flat_map(|bit| [1u64 << bit, (1u64 << bit) - 1]));
@@ -263,15 +285,14 @@ impl ResourceModule {
         if memories_ok {
             kinds.push(3);
         }
-        let count = |u: &mut Unstructured<'_>, engine: u64, limit: u64| boundary(u, &[engine], limit);
         let resource = match *u.choose(&kinds)? {
             0 => Resource::TableGrow { delta: u32::try_from(boundary(u, &[table_cap, engine::TABLE_ENTRIES], u32::MAX.into())?).unwrap_or(u32::MAX) },
             1 => Resource::Tables { count: boundary(u, &[limits.tables_or_ceiling(), engine::TABLES], engine::TABLES + 1)?.max(1) },
             2 => Resource::MemoryGrow { delta: u32::try_from(boundary(u, &[page_cap, engine::PAGES_32], u32::MAX.into())?).unwrap_or(u32::MAX) },
             3 => Resource::Memories { count: boundary(u, &[limits.memories_or_ceiling(), engine::MEMORIES], engine::MEMORIES + 1)?.max(1) },
             4 => Resource::Globals { count: count(u, engine::GLOBALS, MAX_COUNT)? },
-            5 => Resource::Functions { count: count(u, engine::FUNCTIONS, MAX_FUNCTIONS)?.max(1) },
-            6 => Resource::Locals { count: count(u, engine::LOCALS, engine::LOCALS + 1)? },
+            5 => Resource::Functions { count: count(u, MANY_FUNCTIONS, MAX_COMPILED)?.max(1) },
+            6 => Resource::Locals { count: count(u, engine::LOCALS, MAX_COMPILED)? },
             7 => {
                 let count = count(u, engine::DATA_SEGMENTS, MAX_COUNT)?.max(1);
                 let size = boundary(u, &[crate::abi::PAGE_BYTES], MAX_DATA_BYTES / count)?;
@@ -279,13 +300,13 @@ impl ResourceModule {
             }
             8 if tables_ok => {
                 let count = count(u, engine::ELEMENT_SEGMENTS, MAX_COUNT)?.max(1);
-                let size = boundary(u, &[table_cap], (MAX_DATA_BYTES / count).min(table_cap.saturating_add(1)))?;
+                let size = boundary(u, &[table_cap], (MAX_DATA_BYTES / count).min(table_cap.saturating_add(1)).min(MAX_SEGMENT_ELEMENTS))?;
                 Resource::ElementSegments { count, size }
             }
             9 => Resource::Recursion { depth: u.arbitrary::<u32>()? | 1, indirect: u.arbitrary()? },
             10 => Resource::Exports { count: count(u, engine::EXPORTS, MAX_COUNT)? },
             11 => Resource::Types { count: count(u, engine::TYPES, MAX_COUNT)? },
-            _ => Resource::OperandStack { height: boundary(u, &[], MAX_HEIGHT)? },
+            _ => Resource::OperandStack { height: count(u, MAX_STACK_HEIGHT, MAX_COMPILED)? },
         };
         let places: &[Place] = if abi.io.helpers(REQUEST_AT).is_empty() {
             &[Place::Start, Place::Initialize, Place::Entry]
