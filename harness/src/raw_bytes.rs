@@ -2,7 +2,8 @@
 //! check, the parser and the validator.
 //!
 //! Oracle: the embedder accepts a module past validation exactly when an
-//! independent `wasmparser::Validator` with the features of its ABI does.
+//! independent `wasmparser::Validator` with the features of its ABI does
+//! ([`crate::abi::validate`]).
 
 use contract::{Outcome, Stage};
 
@@ -30,7 +31,7 @@ pub fn check_verdict(data: &[u8], outcome: &Outcome, abi: &Abi) {
         return;
     }
     let embedder_valid = outcome.stage >= Stage::AbiCheck;
-    let reference = wasmparser::Validator::new_with_features(abi.features).validate_all(data);
+    let reference = crate::abi::validate(data, abi.features);
     match (embedder_valid, reference) {
         (true, Err(error)) => panic!(
             "oracle: the embedder accepted a module wasmparser rejects ({error}); it reached {}",

@@ -232,6 +232,25 @@ impl Limits {
     }
 }
 
+/// The independent validator the verdict oracles use: wasmparser's with
+/// `features`, and the one check of the custom-descriptors proposal that
+/// wasmparser 0.254 leaves out: an exact function import (external kind
+/// `0x20`) needs the feature (wasmparser 0.261 checks it; wasmtime 48 and
+/// Extism's wasmtime 43 refuse such an import after validating).
+pub fn validate(module: &[u8], features: WasmFeatures) -> Result<(), String> {
+    wasmparser::Validator::new_with_features(features).validate_all(module).map_err(|error| error.to_string())?;
+    if features.contains(WasmFeatures::CUSTOM_DESCRIPTORS) {
+        return Ok(());
+    }
+    let exact_import = wasmparser::Parser::new(0).parse_all(module).filter_map(Result::ok).any(|payload| match payload {
+        wasmparser::Payload::ImportSection(imports) => {
+            imports.into_imports().filter_map(Result::ok).any(|import| matches!(import.ty, wasmparser::TypeRef::FuncExact(_)))
+        }
+        _ => false,
+    });
+    if exact_import { Err("custom descriptors required for exact function imports".to_owned()) } else { Ok(()) }
+}
+
 /// A wasm-smith configuration that generates exactly the Wasm features in
 /// `features` (wasm-smith always generates Wasm 1.0 and mutable globals).
 /// Generators set their own shapes and sizes on top with `..smith_config(features)`.
@@ -274,6 +293,18 @@ pub fn smith_module(config: &wasm_smith::Config, features: WasmFeatures, u: &mut
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A module importing `m.f` as an exact function of type `[] -> []`.
+    const EXACT_IMPORT: &[u8] = b"\0asm\x01\0\0\0\x01\x04\x01\x60\0\0\x02\x07\x01\x01m\x01f\x20\0";
+
+    #[test]
+    fn an_exact_function_import_needs_custom_descriptors() {
+        let wasm2 = WasmFeatures::WASM2;
+        assert!(wasmparser::Validator::new_with_features(wasm2).validate_all(EXACT_IMPORT).is_ok(), "wasmparser now checks it: drop the workaround");
+        assert_eq!(validate(EXACT_IMPORT, wasm2), Err("custom descriptors required for exact function imports".to_owned()));
+        let with_descriptors = wasm2 | WasmFeatures::CUSTOM_DESCRIPTORS | WasmFeatures::GC | WasmFeatures::FUNCTION_REFERENCES;
+        assert_eq!(validate(EXACT_IMPORT, with_descriptors), Ok(()));
+    }
 
     #[test]
     fn smith_modules_validate_without_gc_types() {

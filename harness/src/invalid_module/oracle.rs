@@ -19,12 +19,11 @@ pub enum Verdict {
     Valid,
 }
 
-/// The independent verdict: wasmparser's validator with the ABI's features,
-/// then the ABI's rules.
+/// The independent verdict: wasmparser's validator with the ABI's features
+/// ([`crate::abi::validate`]), then the ABI's rules.
 pub fn reference_verdict(module: &[u8], abi: &Abi) -> Verdict {
-    let mut validator = wasmparser::Validator::new_with_features(abi.features);
-    if let Err(error) = validator.validate_all(module) {
-        return Verdict::Invalid(error.to_string());
+    if let Err(error) = crate::abi::validate(module, abi.features) {
+        return Verdict::Invalid(error);
     }
     match rules::violation(module, abi) {
         Some((rule, text)) => Verdict::BreaksAbi(rule, text),

@@ -286,7 +286,15 @@ impl ResourceModule {
             kinds.push(3);
         }
         let resource = match *u.choose(&kinds)? {
-            0 => Resource::TableGrow { delta: u32::try_from(boundary(u, &[table_cap, engine::TABLE_ENTRIES], u32::MAX.into())?).unwrap_or(u32::MAX) },
+            0 => {
+                // Where the ABI lists tables growing uncapped as a known
+                // defect, growth stops at twice the ceiling: past the
+                // ceiling (the cap oracle labels it known), short of the
+                // largest-allocation oracle, which cannot tell a table from
+                // any other host buffer.
+                let limit = if abi.tables_uncapped().is_some() { table_cap.saturating_mul(2) } else { u32::MAX.into() };
+                Resource::TableGrow { delta: u32::try_from(boundary(u, &[table_cap, engine::TABLE_ENTRIES], limit)?).unwrap_or(u32::MAX) }
+            }
             1 => Resource::Tables { count: boundary(u, &[limits.tables_or_ceiling(), engine::TABLES], engine::TABLES + 1)?.max(1) },
             2 => Resource::MemoryGrow { delta: u32::try_from(boundary(u, &[page_cap, engine::PAGES_32], u32::MAX.into())?).unwrap_or(u32::MAX) },
             3 => Resource::Memories { count: boundary(u, &[limits.memories_or_ceiling(), engine::MEMORIES], engine::MEMORIES + 1)?.max(1) },
