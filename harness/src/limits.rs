@@ -33,16 +33,17 @@ pub struct Measured {
     pub resident: Option<u64>,
 }
 
-/// Runs `run` measuring its wall time, host heap and resident set.
-fn measured<T>(run: impl FnOnce() -> T) -> (T, Measured) {
+/// Runs `run` measuring its wall time, host heap and, if `with_resident`,
+/// the resident set.
+fn measured<T>(with_resident: bool, run: impl FnOnce() -> T) -> (T, Measured) {
     let started = Instant::now();
-    let ((value, heap), resident) = resident::measure(|| alloc::measure(run));
+    let ((value, heap), resident) = if with_resident { resident::measure(|| alloc::measure(run)) } else { (alloc::measure(run), None) };
     (value, Measured { wall: started.elapsed(), heap, resident })
 }
 
 /// Invokes `loaded` with `request` in `sandbox`, measuring the invocation.
 pub fn invoke(loaded: &dyn Loaded, request: &[u8], sandbox: Option<&Path>) -> (Outcome, Measured) {
-    phase::timed(phase::INVOKE, || measured(|| loaded.invoke(request, sandbox)))
+    phase::timed(phase::INVOKE, || measured(true, || loaded.invoke(request, sandbox)))
 }
 
 /// Invokes `loaded` and checks every limit, measuring the host heap but not
@@ -51,11 +52,12 @@ pub fn invoke(loaded: &dyn Loaded, request: &[u8], sandbox: Option<&Path>) -> (O
 /// count sees. (Reading the resident set's high-water mark costs about
 /// 30 us, a quarter of a layer-4 run.)
 pub fn invoke_checked_heap_only(loaded: &dyn Loaded, request: &[u8], sandbox: Option<&Path>, limits: &Limits) -> Outcome {
-    let (outcome, measured) = phase::timed(phase::INVOKE, || {
-        let started = Instant::now();
-        let (outcome, heap) = alloc::measure(|| loaded.invoke(request, sandbox));
-        (outcome, Measured { wall: started.elapsed(), heap, resident: None })
-    });
+    checked(loaded, request, sandbox, limits, false)
+}
+
+/// Invokes `loaded`, measured, and checks every limit.
+fn checked(loaded: &dyn Loaded, request: &[u8], sandbox: Option<&Path>, limits: &Limits, with_resident: bool) -> Outcome {
+    let (outcome, measured) = phase::timed(phase::INVOKE, || measured(with_resident, || loaded.invoke(request, sandbox)));
     phase::timed("oracle:limits", || check(&outcome, &measured, request.len(), limits));
     outcome
 }
@@ -67,7 +69,7 @@ pub fn load_checked(embedder: &dyn Embedder, limits: &Limits, module: &[u8], sto
     if !limits.load_runs_guest_code {
         return phase::timed(phase::LOAD, || embedder.load(module, store));
     }
-    let (loaded, measured) = phase::timed(phase::LOAD, || measured(|| embedder.load(module, store)));
+    let (loaded, measured) = phase::timed(phase::LOAD, || measured(true, || embedder.load(module, store)));
     let compiler = (module.len() as u64).saturating_mul(COMPILE_BYTES_PER_MODULE_BYTE);
     phase::timed("oracle:budget", || check_budget("a load", &measured, &Budget::of(limits), compiler));
     loaded
@@ -75,9 +77,7 @@ pub fn load_checked(embedder: &dyn Embedder, limits: &Limits, module: &[u8], sto
 
 /// Invokes `loaded` and checks every limit: what a layer does for each invocation.
 pub fn invoke_checked(loaded: &dyn Loaded, request: &[u8], sandbox: Option<&Path>, limits: &Limits) -> Outcome {
-    let (outcome, measured) = invoke(loaded, request, sandbox);
-    phase::timed("oracle:limits", || check(&outcome, &measured, request.len(), limits));
-    outcome
+    checked(loaded, request, sandbox, limits, true)
 }
 
 /// Loads `module` and, if accepted, invokes it once with every limit checked.
