@@ -41,11 +41,6 @@ fn measured<T>(with_resident: bool, run: impl FnOnce() -> T) -> (T, Measured) {
     (value, Measured { wall: started.elapsed(), heap, resident })
 }
 
-/// Invokes `loaded` with `request` in `sandbox`, measuring the invocation.
-pub fn invoke(loaded: &dyn Loaded, request: &[u8], sandbox: Option<&Path>) -> (Outcome, Measured) {
-    phase::timed(phase::INVOKE, || measured(true, || loaded.invoke(request, sandbox)))
-}
-
 /// Invokes `loaded` and checks every limit, measuring the host heap but not
 /// the resident set: what layer 4 does, whose one interpreter module
 /// declares one small memory and no table, and whose host calls the heap

@@ -139,10 +139,9 @@ fn run_commands(subject: &Subject, commands: &[Command]) -> Report {
         Err(error) => panic!("setup: cannot create a sandbox in {}: {error}", canaries.base().display()),
     };
     let outcome = crate::limits::invoke_checked_heap_only(&**loaded, &request, Some(sandbox.path()), &subject.abi.limits);
-    let sandbox_path = sandbox.path().to_path_buf();
+    phase::timed("oracle:host-data", || subject.kept::<host_data::HostData>().check(&outcome, &request, sandbox.path()));
     phase::timed(phase::SANDBOX, || drop(sandbox));
     phase::timed("oracle:isolation", || canaries.check(&outcome, &request));
-    phase::timed("oracle:host-data", || subject.kept::<host_data::HostData>().check(&outcome, &request, &sandbox_path));
     phase::timed("oracle:model", || api.check(commands, &request, &outcome, policy));
     crate::messages::check(&outcome);
     let mut report = Report::new(outcome);

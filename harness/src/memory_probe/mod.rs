@@ -71,8 +71,9 @@ pub const MAY_NOT_END_ONE_IN: u8 = 4;
 /// Runs one input of this layer. The generator is chosen by the sum of all
 /// input bytes, so that almost any mutation re-rolls it: the mix of
 /// generators stays at one wasm-smith input in [`SMITH_ONE_IN`] and one
-/// resource input in [`RESOURCES_ONE_IN`] however the corpus grows (wasm-smith inputs cost ten times more and would otherwise
-/// take over the corpus, since every new module covers new compiler paths).
+/// resource input in [`RESOURCES_ONE_IN`] however the corpus grows
+/// (wasm-smith inputs cost ten times more and would otherwise take over the
+/// corpus, since every new module covers new compiler paths).
 pub fn run(subject: &Subject, data: &[u8]) -> Report {
     let mut u = Unstructured::new(data);
     if let Some(may_not_end) = smith_choice(data) {
@@ -90,7 +91,12 @@ pub fn run(subject: &Subject, data: &[u8]) -> Report {
 /// [`RESOURCES_ONE_IN`], chosen by the sum of its bytes as wasm-smith's are
 /// (a sum of 9 modulo 16, which is never 0 modulo 8).
 pub fn uses_resources(data: &[u8]) -> bool {
-    data.iter().fold(0u8, |sum, byte| sum.wrapping_add(*byte)) % RESOURCES_ONE_IN == 9
+    byte_sum(data) % RESOURCES_ONE_IN == 9
+}
+
+/// The sum of the input's bytes, wrapping: what chooses the generator.
+fn byte_sum(data: &[u8]) -> u8 {
+    data.iter().fold(0u8, |sum, byte| sum.wrapping_add(*byte))
 }
 
 /// Whether `data` goes to the wasm-smith generator.
@@ -102,7 +108,7 @@ pub fn uses_smith(data: &[u8]) -> bool {
 /// termination fuel; `None` for a probe input. Both are chosen by the sum of
 /// the input bytes, so that no bytes are drawn for them.
 fn smith_choice(data: &[u8]) -> Option<bool> {
-    let sum = data.iter().fold(0u8, |sum, byte| sum.wrapping_add(*byte));
+    let sum = byte_sum(data);
     (sum % SMITH_ONE_IN == 0).then_some((sum / SMITH_ONE_IN) % MAY_NOT_END_ONE_IN == 0)
 }
 
