@@ -100,6 +100,13 @@ impl Loader {
         }
         let summary = module_summary::parse(bytes)?;
         Module::validate(&self.engine, bytes).map_err(|error| rejection(Stage::Validate, &error))?;
+        // wasmtime 48 validates with wasmparser 0.254, which lets an exact
+        // function import through without the custom-descriptors proposal
+        // (0.261 refuses it); the loader never enables that proposal.
+        if let Some(import) = summary.exact_function_import() {
+            let reason = format!("import {}.{} is an exact function import, which needs the custom-descriptors proposal", import.module, import.name);
+            return Err(Rejection::new(Stage::Validate, &reason));
+        }
         abi::check(&summary, &self.allowed, policy)?;
         let module = Module::from_binary(&self.engine, bytes).map_err(|error| rejection(Stage::Compile, &error))?;
         let instance_pre = self.linker.instantiate_pre(&module).map_err(|error| rejection(Stage::AbiCheck, &error))?;

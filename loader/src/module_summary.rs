@@ -56,6 +56,12 @@ pub struct ModuleSummary {
 }
 
 impl ModuleSummary {
+    /// The first import of an exact function type (external kind `0x20`,
+    /// from the custom-descriptors proposal), if the module has one.
+    pub fn exact_function_import(&self) -> Option<&ImportEntry> {
+        self.imports.iter().find(|import| matches!(import.ty, TypeRef::FuncExact(_)))
+    }
+
     /// The signature of function `index`, if it and its type exist.
     pub fn function_signature(&self, index: u32) -> Option<&Signature> {
         let type_index = *self.function_types.get(usize::try_from(index).ok()?)?;

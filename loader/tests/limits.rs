@@ -104,6 +104,15 @@ fn a_disabled_feature_is_refused_at_validation() {
 }
 
 #[test]
+fn an_exact_function_import_is_refused_at_validation() {
+    // `(import "host" "log" (func exact (type 0)))`: import kind 0x20.
+    let wasm = b"\0asm\x01\0\0\0\x01\x07\x01\x60\x02\x7f\x7f\x01\x7f\x02\x0c\x01\x04host\x03log\x20\0";
+    let (stage, reason) = rejection_stage(Policy::default(), wasm);
+    assert_eq!(stage, Stage::Validate);
+    assert!(reason.contains("import host.log is an exact function import"), "{reason}");
+}
+
+#[test]
 fn abi_violations_are_refused_at_the_abi_check() {
     let cases = [
         ("(import \"env\" \"system\" (func))", "forbidden import env.system"),
