@@ -1,93 +1,10 @@
-//! `harness`: the command line of the fuzzing suite, for every embedder's
-//! fuzz targets.
-//!
-//! Exit codes: 0 success, 1 findings (a crash, hang or oom), 2 usage or setup error.
+//! `harness`: the command line of the fuzzing suite over the reference
+//! embedder's targets and, with the `extism` feature, Extism's.
 
-mod commands;
-
-/// Counts the host heap while a replayed guest runs, for the host-allocation oracle.
-#[global_allocator]
-static ALLOCATOR: harness::alloc::Counting = harness::alloc::Counting;
-
-use std::process::ExitCode;
-
-use clap::{Parser, Subcommand};
-use contract::{PROFILE_VAR, Profile};
-
-/// Layered fuzzing suite for Wasm function loaders (embedders of wasmtime).
-#[derive(Parser)]
-#[command(name = "harness", version, about, long_about = None)]
-#[command(after_help = "Exit codes: 0 success, 1 a crash, hang or oom was found, 2 usage or setup error.")]
-struct Cli {
-    /// The configuration every embedder is built with: `fuzzing` (less fuel
-    /// and memory, unoptimized code, the embedder's documented Wasm
-    /// features) or `production` (what a server runs: default limits,
-    /// Cranelift's optimizer, the engine's default Wasm features). Fuzz
-    /// targets, replays and coverage runs started from here use it too.
-    /// [default: $SUITE_PROFILE, else fuzzing]
-    #[arg(long, global = true, value_parser = parse_profile)]
-    profile: Option<Profile>,
-    #[command(subcommand)]
-    command: Command,
-}
-
-fn parse_profile(name: &str) -> Result<Profile, String> {
-    Profile::from_name(name).ok_or_else(|| format!("{name:?} is not a profile: fuzzing or production"))
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// List the fuzz targets, one per line, with the embedder each fuzzes.
-    List(commands::list::Args),
-    /// Replay inputs in-process on the stable toolchain, one line per input.
-    Repro(commands::repro::Args),
-    /// Show the share of a corpus's inputs reaching each stage and ending each way.
-    Stats(commands::stats::Args),
-    /// Fuzz one target with campaign defaults and live progress, then triage.
-    Run(commands::run::Args),
-    /// Fuzz several targets for a time budget, triage, and write the reports.
-    Campaign(commands::campaign::Args),
-    /// Classify, group, minimize and check the artifacts of a campaign or folder.
-    Triage(commands::triage::Args),
-    /// Copy a finding's minimized input into corpus/regressions/ for cargo test.
-    Promote(commands::promote::Args),
-    /// Rewrite a campaign's REPORT.md from its summary.json.
-    Report(commands::report::Args),
-    /// Measure each target's exec/s beside the bare work it cannot avoid, per phase; write the table as JSON.
-    Bench(commands::bench::Args),
-    /// Replay corpora on a coverage build: HTML, lcov and a per-file summary; check the floor.
-    Coverage(commands::coverage::Args),
-}
-
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    if let Some(profile) = cli.profile {
-        // SAFETY: no other thread runs yet; every embedder is built after this.
-        unsafe { std::env::set_var(PROFILE_VAR, profile.name()) };
-    }
-    if let Err(error) = Profile::current() {
-        eprintln!("error: {error}");
-        return ExitCode::from(2);
-    }
-    let result = match cli.command {
-        Command::List(args) => commands::list::run(&args),
-        Command::Repro(args) => commands::repro::run(&args),
-        Command::Stats(args) => commands::stats::run(&args),
-        Command::Run(args) => commands::run::run(&args),
-        Command::Campaign(args) => commands::campaign::run(&args),
-        Command::Triage(args) => commands::triage::run(&args),
-        Command::Promote(args) => commands::promote::run(&args),
-        Command::Report(args) => commands::report::run(&args),
-        Command::Coverage(args) => commands::coverage::run(&args),
-        Command::Bench(args) => commands::bench::run(&args),
-    };
-    match result {
-        Ok(code) => code,
-        // Output into a closed pipe (`harness repro ... | head -1`) ends quietly.
-        Err(error) if commands::is_broken_pipe(&error) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::from(2)
-        }
-    }
+fn main() -> std::process::ExitCode {
+    #[cfg(feature = "extism")]
+    let extism = extism_embedder::TARGETS.iter();
+    #[cfg(not(feature = "extism"))]
+    let extism = [].iter();
+    driver::main(&reference::TARGETS.iter().chain(extism).collect::<Vec<_>>())
 }

@@ -7,8 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use harness::fuzzer::Limits;
-use harness::fuzzer::libfuzzer::ASAN_OPTIONS;
+use driver::fuzzer::Limits;
+use driver::fuzzer::libfuzzer::ASAN_OPTIONS;
 
 const HARNESS: &str = env!("CARGO_BIN_EXE_harness");
 

@@ -3,11 +3,8 @@
 //! which `harness repro --input-kind` replays on its own and triage
 //! minimizes at the structure level.
 
-use serde::{Deserialize, Serialize};
-
 /// What a replayed file holds.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum InputKind {
     /// The bytes libFuzzer feeds the target (its artifacts and corpus files).
     #[default]
@@ -19,6 +16,14 @@ pub enum InputKind {
 }
 
 impl InputKind {
+    /// Every kind, in the order `--help` lists them.
+    pub const ALL: [InputKind; 3] = [InputKind::Fuzz, InputKind::Module, InputKind::Commands];
+
+    /// The kind called `name` ([`InputKind::name`]), if there is one.
+    pub fn from_name(name: &str) -> Option<InputKind> {
+        InputKind::ALL.into_iter().find(|kind| kind.name() == name)
+    }
+
     /// The name used by `--input-kind` and in `finding.json`.
     pub fn name(self) -> &'static str {
         match self {
@@ -54,11 +59,10 @@ mod tests {
     }
 
     #[test]
-    fn kinds_serialize_by_their_names() {
-        for kind in [InputKind::Fuzz, InputKind::Module, InputKind::Commands] {
-            assert_eq!(serde_json::to_string(&kind).unwrap(), format!("\"{}\"", kind.name()));
-            let value = clap::ValueEnum::to_possible_value(&kind).unwrap();
-            assert_eq!(value.get_name(), kind.name());
+    fn kinds_are_found_by_their_names() {
+        for kind in InputKind::ALL {
+            assert_eq!(InputKind::from_name(kind.name()), Some(kind));
         }
+        assert_eq!(InputKind::from_name("wasm"), None);
     }
 }

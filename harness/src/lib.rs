@@ -1,7 +1,9 @@
 //! The fuzzing suite's library: the seam every embedder implements
 //! ([`embedder`]), the description of its ABI that drives generators and
-//! oracles ([`abi`]), the four layers and their oracles, and the machinery
-//! the CLI and the fuzz targets share (replay, campaigns, triage, coverage).
+//! oracles ([`abi`]), the four layers and their oracles, and what the fuzz
+//! targets and the driver share (replay, shrinking). It depends on no
+//! command-line, report or time-formatting crate and prints nothing: it
+//! returns what it has to say, and an oracle that fires panics.
 //!
 //! Each layer is a function `run(subject, data) -> Report`, called by a
 //! few-line cargo-fuzz target and by `harness repro`, so a finding replays
@@ -11,24 +13,21 @@
 //!
 //! Folders stand above what they use: the vocabulary ([`embedder`],
 //! [`abi`], [`commands`], [`subject`]) and the shrinking helpers
-//! ([`shrink`]) below the layers; the layers below [`targets`]; the
-//! libFuzzer driver ([`fuzzer`]) below [`campaign`] and [`coverage`].
+//! ([`shrink`]) below the layers; the layers below [`targets`]. Campaigns,
+//! triage, coverage and the bench live in the `driver` crate above.
 
 pub mod abi;
 pub mod alloc;
-pub mod bench;
 pub mod between_calls;
-pub mod campaign;
 pub mod commands;
-pub mod coverage;
 pub mod embedder;
 pub mod forms;
-pub mod fuzzer;
 pub mod host_calls;
 pub mod invalid_module;
 pub mod limits;
 pub mod memory_probe;
 pub mod messages;
+pub mod minimize;
 pub mod phase;
 pub mod raw_bytes;
 pub mod replay;
@@ -38,7 +37,6 @@ pub mod sample;
 pub mod scratch;
 pub mod selftest;
 pub mod shrink;
-pub mod stats;
 pub mod subject;
 pub mod targets;
 #[cfg(test)]

@@ -11,7 +11,6 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use serde::{Deserialize, Serialize};
 
 use crate::forms::InputKind;
 use crate::report::Report;
@@ -56,41 +55,6 @@ impl Verdict {
             Verdict::Hung(limit) => format!("HANG         still running after {}s", limit.as_secs_f64()),
             Verdict::OutOfMemory(limit) => format!("OOM          resident memory past {limit} MB"),
         }
-    }
-}
-
-/// What `harness repro --json` prints for one input: how its replay ended,
-/// for triage to read (never the text printed for people).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Record {
-    /// The replayed file.
-    pub file: String,
-    /// `ran`, `crash`, `hang` or `oom`.
-    pub verdict: String,
-    /// The panic message (its first line) or what ended the input.
-    pub message: String,
-    /// `file:line:column` of a panic, if known.
-    pub location: Option<String>,
-    /// The stage the input reached, if it ran.
-    pub stage: Option<String>,
-    /// How it ended, if it ran.
-    pub end: Option<String>,
-}
-
-impl Verdict {
-    /// The record of this verdict for `file`.
-    pub fn record(&self, file: &Path) -> Record {
-        let (verdict, message, location, stage, end) = match self {
-            Verdict::Ran(report) => {
-                ("ran", report.summary(), None, Some(report.outcome.stage.name().to_owned()), Some(report.outcome.end.to_string()))
-            }
-            Verdict::Crashed { message, location } => {
-                ("crash", message.lines().next().unwrap_or_default().to_owned(), location.clone(), None, None)
-            }
-            Verdict::Hung(limit) => ("hang", format!("still running after {}s", limit.as_secs_f64()), None, None, None),
-            Verdict::OutOfMemory(limit) => ("oom", format!("resident memory past {limit} MB"), None, None, None),
-        };
-        Record { file: file.display().to_string(), verdict: verdict.to_owned(), message, location, stage, end }
     }
 }
 

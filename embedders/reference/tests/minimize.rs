@@ -3,7 +3,7 @@
 //! to the fuzz bytes when the form loses the signature.
 
 use contract::Stage;
-use harness::campaign::minimize::minimize;
+use harness::minimize::minimize;
 use harness::commands::{codec, generator};
 use harness::forms::InputKind;
 use harness::{Layer, Target};

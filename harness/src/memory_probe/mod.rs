@@ -109,7 +109,7 @@ pub fn uses_smith(data: &[u8]) -> bool {
 /// the input bytes, so that no bytes are drawn for them.
 fn smith_choice(data: &[u8]) -> Option<bool> {
     let sum = byte_sum(data);
-    (sum % SMITH_ONE_IN == 0).then_some((sum / SMITH_ONE_IN) % MAY_NOT_END_ONE_IN == 0)
+    sum.is_multiple_of(SMITH_ONE_IN).then_some((sum / SMITH_ONE_IN).is_multiple_of(MAY_NOT_END_ONE_IN))
 }
 
 /// The structured form of an input: the module it runs. For a probe input

@@ -4,9 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use harness::campaign::{self, summary::Summary};
-use harness::coverage::summary::CampaignCoverage;
-use harness::coverage::{self, COMBINED, LlvmTools};
+use crate::campaign::{self, summary::Summary};
+use crate::coverage::summary::CampaignCoverage;
+use crate::coverage::{self, COMBINED, LlvmTools};
 
 use super::fuzzing::{FuzzOptions, parse_time};
 use super::say;

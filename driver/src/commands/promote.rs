@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use harness::campaign::triage::Finding;
+use crate::campaign::triage::Finding;
 use harness::forms::InputKind;
 
 use super::say;

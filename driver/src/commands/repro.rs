@@ -9,6 +9,7 @@ use harness::forms::InputKind;
 use harness::replay::{self, Limits, Verdict};
 
 use super::say;
+use crate::record::Record;
 
 /// Arguments of `harness repro`.
 #[derive(clap::Args)]
@@ -21,7 +22,7 @@ pub struct Args {
     /// What the files hold: fuzz inputs, or the structured form the target
     /// builds from one (`harness list` shows each target's), as triage writes
     /// a finding's minimized input.
-    #[arg(long, value_enum, default_value_t = InputKind::Fuzz)]
+    #[arg(long, default_value = "fuzz", value_parser = input_kind_parser())]
     input_kind: InputKind,
     /// Wall-clock limit per input, in seconds; an input still running then is a hang.
     #[arg(long, default_value_t = Limits::default().time.as_secs_f64(), value_parser = super::fuzzing::positive_seconds)]
@@ -71,7 +72,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     for (done, (path, data)) in inputs.iter().zip(files).enumerate() {
         let verdict = replay::replay_within(move |data| target.run_as(kind, data), data, limits);
         if args.json {
-            say(serde_json::to_string(&verdict.record(path))?)?;
+            say(serde_json::to_string(&Record::of(&verdict, path))?)?;
         } else {
             say(format!("{}  {}", path.display(), verdict.summary()))?;
         }
@@ -99,4 +100,11 @@ fn print_wat(module: &[u8]) -> Result<()> {
         Ok(text) => say(text),
         Err(error) => say(format!("  (not printable as WAT: {error})")),
     }
+}
+
+/// Parses `--input-kind` by [`InputKind::name`], listing the names in `--help`.
+fn input_kind_parser() -> impl clap::builder::TypedValueParser<Value = InputKind> {
+    use clap::builder::TypedValueParser;
+    let names = InputKind::ALL.map(InputKind::name);
+    clap::builder::PossibleValuesParser::new(names).try_map(|name| InputKind::from_name(&name).ok_or(format!("{name:?} is not an input kind")))
 }

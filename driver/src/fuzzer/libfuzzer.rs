@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 use super::log::{FindingKind, FuzzerLog, Status};
-pub use crate::replay::Limits;
+pub use harness::replay::Limits;
 
 /// Where and how the fuzz targets are built: each cargo-fuzz package of the
 /// repository (`targets/` for the reference embedder, one per other
@@ -234,13 +234,13 @@ fn set_aside(job: &FuzzJob, artifact: &Path, seeds: &mut Vec<PathBuf>) -> Result
     let finding = std::fs::read(artifact).with_context(|| format!("cannot read {}", artifact.display()))?;
     let matches = |file: &Path| std::fs::read(file).is_ok_and(|bytes| bytes == finding);
     let mut count = 0;
-    for file in crate::replay::collect_inputs(&[job.corpus.clone()])? {
+    for file in harness::replay::collect_inputs(std::slice::from_ref(&job.corpus))? {
         if matches(&file) {
             std::fs::remove_file(&file).with_context(|| format!("cannot remove {}", file.display()))?;
             count += 1;
         }
     }
-    let seed_files = crate::replay::collect_inputs(seeds)?;
+    let seed_files = harness::replay::collect_inputs(seeds)?;
     if !seed_files.iter().any(|file| matches(file)) {
         return Ok(count);
     }

@@ -1,5 +1,5 @@
 //! `harness bench`: each target's layer beside the bare work it cannot
-//! avoid (see `harness::bench`), on the same inputs, in this process; a
+//! avoid (see `crate::bench`), on the same inputs, in this process; a
 //! table for people and the same figures as JSON.
 
 use std::path::{Path, PathBuf};
@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use harness::Target;
-use harness::bench::{self, TargetBench};
+use crate::bench::{self, TargetBench};
 use harness::replay;
 use serde_json::{Value, json};
 
@@ -89,7 +89,7 @@ fn machine() -> String {
 /// The seeds of `target` under `corpus` and `generated` inputs made from them.
 fn inputs_of(target: &Target, corpus: &Path, generated: usize) -> Result<Vec<Vec<u8>>> {
     let dir = corpus.join(target.name);
-    let seeds = if dir.is_dir() { replay::read_inputs(&[dir.clone()])? } else { Vec::new() };
+    let seeds = if dir.is_dir() { replay::read_inputs(std::slice::from_ref(&dir))? } else { Vec::new() };
     if seeds.is_empty() && generated == 0 {
         bail!("no inputs for `{}`: {} holds none and --generated is 0", target.name, dir.display());
     }

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use harness::campaign::{self, Layout, summary::Summary, triage};
-use harness::fuzzer::Limits;
+use crate::campaign::{self, Layout, summary::Summary, triage};
+use crate::fuzzer::Limits;
 
 use super::say;
 
@@ -34,7 +34,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     let harness = std::env::current_exe().context("cannot find the harness binary")?;
     let limits = Limits { time: Duration::from_secs(args.timeout), rss_mb: args.rss_limit_mb };
     // The fuzz builds where campaigns put them, for artifacts replay does not reproduce.
-    let fuzz_build = super::fuzzing::fuzz_build(None, harness::fuzzer::Sanitizer::None);
+    let fuzz_build = super::fuzzing::fuzz_build(None, crate::fuzzer::Sanitizer::None);
     let settings = super::fuzzing::triage_settings(harness, limits, Some(fuzz_build));
     let layout = Layout::new(&args.dir);
     let findings = if layout.summary().is_file() {

@@ -3,7 +3,6 @@
 //! write `summary.json`, `results.sarif` and `REPORT.md`.
 
 pub mod markdown;
-pub mod minimize;
 pub mod sarif;
 pub mod summary;
 pub mod triage;
@@ -14,9 +13,9 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::{Context, Result};
 
 use crate::fuzzer::{Build, FuzzJob, Limits, Status, libfuzzer};
-use crate::replay;
+use harness::replay;
 use crate::stats::CorpusStats;
-use crate::targets::Target;
+use harness::targets::Target;
 
 use summary::{BenchFigures, Summary, TargetSummary};
 
@@ -310,9 +309,9 @@ mod tests {
     #[test]
     fn target_defaults_come_before_the_users_flags() {
         let user = ["-entropic=1".to_owned(), "-max_len=64".to_owned()];
-        let selftest = crate::targets::SELFTEST;
+        let selftest = harness::targets::SELFTEST;
         assert_eq!(extra_flags(&selftest, &user), user);
-        assert_eq!(crate::targets::Layer::MemoryProbe.libfuzzer_defaults(), ["-entropic=0"]);
+        assert_eq!(harness::targets::Layer::MemoryProbe.libfuzzer_defaults(), ["-entropic=0"]);
     }
 
     #[test]

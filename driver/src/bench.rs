@@ -14,16 +14,16 @@
 //! the same inputs under the same machine load. Inputs that are not needed
 //! by the bare work (a layer-3 module, a layer-4 command list) are derived
 //! before the clock starts. The layer's time is split into the phases it
-//! reports ([`crate::phase`]); what no phase holds is `other`.
+//! reports ([`harness::phase`]); what no phase holds is `other`.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
-use crate::embedder::Store;
-use crate::phase::{self, Phases};
-use crate::subject::Subject;
-use crate::targets::{Layer, Target};
-use crate::{host_calls, invalid_module, memory_probe};
+use harness::embedder::Store;
+use harness::phase::{self, Phases};
+use harness::subject::Subject;
+use harness::targets::{Layer, Target};
+use harness::{host_calls, invalid_module, memory_probe};
 
 /// The phase name of a layer's time that no phase holds.
 pub const OTHER: &str = "other";
@@ -155,7 +155,7 @@ pub fn measure(target: &Target, inputs: Vec<Vec<u8>>, time: Duration, progress: 
     for fuzz in inputs {
         match catch_unwind(AssertUnwindSafe(|| prepare(layer, subject, &fuzz))) {
             Ok(bare) => prepared.push(Prepared { fuzz, bare }),
-            Err(payload) => bench.set_aside.push(crate::replay::panic_message(payload.as_ref())),
+            Err(payload) => bench.set_aside.push(harness::replay::panic_message(payload.as_ref())),
         }
     }
     let started = Instant::now();
@@ -209,7 +209,7 @@ pub fn measure_on_thread(
         .stack_size(16 << 20)
         .spawn(move || measure(target, inputs, time, &mut progress))
         .map_err(|error| format!("cannot start the bench thread: {error}"))?;
-    thread.join().map_err(|payload| format!("the bench thread died: {}", crate::replay::panic_message(payload.as_ref())))?
+    thread.join().map_err(|payload| format!("the bench thread died: {}", harness::replay::panic_message(payload.as_ref())))?
 }
 
 /// The name of the thread [`measure_on_thread`] runs on.
@@ -233,7 +233,7 @@ fn run_layer(target: &Target, data: &[u8], bench: &mut TargetBench) -> Result<()
     let started = Instant::now();
     let (ran, phases) = phase::record(|| catch_unwind(AssertUnwindSafe(|| target.run(data))));
     let took = started.elapsed();
-    ran.map_err(|payload| crate::replay::panic_message(payload.as_ref()))?;
+    ran.map_err(|payload| harness::replay::panic_message(payload.as_ref()))?;
     bench.layer.add(took);
     for (name, time) in phases {
         *bench.phases.entry(name).or_default() += time;
@@ -244,7 +244,7 @@ fn run_layer(target: &Target, data: &[u8], bench: &mut TargetBench) -> Result<()
 /// Runs the bare work of `layer` on `prepared`, adding its time to `bench`.
 fn run_bare(layer: Layer, subject: &Subject, prepared: &[u8], bench: &mut TargetBench) -> Result<(), String> {
     let started = Instant::now();
-    catch_unwind(AssertUnwindSafe(|| bare(layer, subject, prepared))).map_err(|payload| crate::replay::panic_message(payload.as_ref()))?;
+    catch_unwind(AssertUnwindSafe(|| bare(layer, subject, prepared))).map_err(|payload| harness::replay::panic_message(payload.as_ref()))?;
     bench.bare.add(started.elapsed());
     Ok(())
 }

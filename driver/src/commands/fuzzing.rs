@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use harness::campaign::{self, triage};
-use harness::fuzzer::{Build, Limits, Sanitizer};
+use crate::campaign::{self, triage};
+use crate::fuzzer::{Build, Limits, Sanitizer};
 use harness::Target;
 
 /// libFuzzer options with campaign defaults.

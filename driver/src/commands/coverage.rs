@@ -4,9 +4,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Result, anyhow, bail};
-use harness::coverage::floor::{self, Floor, Verdict};
-use harness::coverage::{self, COMBINED, LlvmTools, ReportCoverage};
-use harness::fuzzer::Sanitizer;
+use crate::coverage::floor::{self, Floor, Verdict};
+use crate::coverage::{self, COMBINED, LlvmTools, ReportCoverage};
+use crate::fuzzer::Sanitizer;
 
 use super::say;
 

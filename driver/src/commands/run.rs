@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use harness::campaign::{self, Layout};
+use crate::campaign::{self, Layout};
 
 use super::fuzzing::{FuzzOptions, parse_time};
 use super::say;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use harness::campaign::{self, Layout, summary::Summary};
+use crate::campaign::{self, Layout, summary::Summary};
 
 use super::say;
 

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use contract::Stage;
 
-use crate::replay::Verdict;
+use harness::replay::Verdict;
 
 /// Counts over the inputs of one corpus.
 #[derive(Debug, Default)]
@@ -82,7 +82,7 @@ fn percent(count: usize, total: usize) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::Report;
+    use harness::report::Report;
     use contract::{End, Outcome, Rejection};
 
     fn ran(stage: Stage, labels: &[&str]) -> Verdict {

@@ -14,7 +14,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 use crate::fuzzer::Build;
-use crate::targets::Target;
+use harness::targets::Target;
 
 pub use llvm::LlvmTools;
 pub use summary::{COMBINED, ReportCoverage};

@@ -15,29 +15,29 @@ pub mod triage;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use anyhow::Result;
 use harness::Target;
 
-/// Every fuzz target: each embedder's four (Extism's with the `extism`
-/// feature), then `selftest`.
+/// The targets this command was started with ([`crate::main`]), then `selftest`.
+static TARGETS: OnceLock<Vec<&'static Target>> = OnceLock::new();
+
+/// Makes `targets`, then `selftest`, the targets of every subcommand; the
+/// first call wins.
+pub fn register(targets: &[&'static Target]) {
+    let with_selftest = targets.iter().copied().chain([&harness::targets::SELFTEST]).collect();
+    let _ = TARGETS.set(with_selftest);
+}
+
+/// Every fuzz target: each embedder's the command was started with, then `selftest`.
 pub fn targets() -> Vec<&'static Target> {
-    #[cfg(feature = "extism")]
-    let extism = extism_embedder::TARGETS.iter();
-    #[cfg(not(feature = "extism"))]
-    let extism = [].iter();
-    reference::TARGETS.iter().chain(extism).chain([&harness::targets::SELFTEST]).collect()
+    TARGETS.get().cloned().unwrap_or_else(|| vec![&harness::targets::SELFTEST])
 }
 
 /// The target called `name`, or an error listing the names.
 pub fn target(name: &str) -> Result<&'static Target> {
-    harness::targets::find(&targets(), name).map_err(|error| {
-        if cfg!(not(feature = "extism")) && name.starts_with("extism_") {
-            anyhow::anyhow!("{error} (this harness was built without Extism: build it with `--features extism`)")
-        } else {
-            anyhow::Error::msg(error)
-        }
-    })
+    harness::targets::find(&targets(), name).map_err(anyhow::Error::msg)
 }
 
 /// The targets a campaign fuzzes when none are named.
@@ -72,16 +72,19 @@ pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
 }
 
 /// The repository whose seeds, fuzz targets and regressions the commands use:
-/// the nearest folder at or above the current one that holds this workspace,
-/// else the one this binary was built from.
+/// the nearest folder at or above the current one that holds the cargo-fuzz
+/// package of a target the command was started with, else the suite's own
+/// repository, which this driver was built from.
 ///
 /// The working directory comes first because builds are cached outside the
 /// clone: a binary built from another checkout of the same commit is reused,
-/// and its compiled-in path may no longer exist.
+/// and its compiled-in path may no longer exist. A repository with its own
+/// embedder and command is found by its own fuzz package.
 pub fn repo_root() -> PathBuf {
-    let is_workspace = |dir: &Path| dir.join("targets/Cargo.toml").is_file() && dir.join("harness/Cargo.toml").is_file();
+    let registered = targets();
+    let holds_a_fuzz_package = |dir: &Path| registered.iter().any(|target| dir.join(target.fuzz_dir).join("Cargo.toml").is_file());
     let current = std::env::current_dir().ok();
-    if let Some(found) = current.as_deref().and_then(|dir| dir.ancestors().find(|dir| is_workspace(dir))) {
+    if let Some(found) = current.as_deref().and_then(|dir| dir.ancestors().find(|dir| holds_a_fuzz_package(dir))) {
         return found.to_path_buf();
     }
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));

@@ -18,11 +18,12 @@ use anyhow::{Context, Result, anyhow, bail};
 use contract::{PROFILE_VAR, Profile};
 use serde::{Deserialize, Serialize};
 
-use super::minimize;
-use crate::forms::InputKind;
+use harness::forms::InputKind;
+use harness::minimize;
+use harness::targets::Target;
+
 use crate::fuzzer::{Build, FindingKind, Limits};
-use crate::replay::Record;
-use crate::targets::Target;
+use crate::record::Record;
 
 /// How triage replays inputs.
 #[derive(Clone, Debug)]
@@ -166,7 +167,7 @@ pub struct Finding {
     pub size_before: usize,
     /// The form of the minimized input: the target's structured form when
     /// the one built from the smallest artifact kept the signature, else `fuzz`.
-    #[serde(default)]
+    #[serde(default, with = "form_by_name")]
     pub form: InputKind,
     /// Size of the input in that form before minimizing (`size_before` for `fuzz`).
     #[serde(default)]
@@ -265,7 +266,7 @@ pub fn triage(target: &Target, artifacts_dir: &Path, findings_dir: &Path, settin
     let mut result = Triage::default();
     let mut groups: BTreeMap<Signature, (Vec<PathBuf>, Replay)> = BTreeMap::new();
     let mut unreproduced = Vec::new();
-    for artifact in crate::replay::collect_inputs(&[artifacts_dir.to_path_buf()])? {
+    for artifact in harness::replay::collect_inputs(&[artifacts_dir.to_path_buf()])? {
         let name = artifact.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
         match FindingKind::from_artifact_name(&name) {
             None => continue,
@@ -464,6 +465,23 @@ fn reproduce_command(target: &str, kind: InputKind, file: &Path) -> String {
     }
 }
 
+/// `finding.json` names an input's form by [`InputKind::name`].
+mod form_by_name {
+    use harness::forms::InputKind;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes the form's name.
+    pub fn serialize<S: Serializer>(form: &InputKind, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(form.name())
+    }
+
+    /// Reads a form's name.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<InputKind, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        InputKind::from_name(&name).ok_or_else(|| serde::de::Error::custom(format!("{name:?} is not an input form")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -588,3 +606,4 @@ mod tests {
         assert!(a.id().starts_with("crash-"));
     }
 }
+

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use harness::replay::{self, Limits};
-use harness::stats::CorpusStats;
+use crate::stats::CorpusStats;
 
 use super::say;
 
