@@ -181,6 +181,21 @@ impl Target {
         ]
     }
 
+    /// One target: `name` runs `layer` against the subject `subject` builds;
+    /// the other arguments as for [`Target::layers`]. For an embedder fuzzed
+    /// by some layers only (one without host functions has no layer 4).
+    pub const fn new(
+        name: &'static str,
+        layer: Layer,
+        embedder: &'static str,
+        subject: fn() -> &'static Subject,
+        fuzz_dir: &'static str,
+        sources: &'static [&'static str],
+        in_default_campaign: bool,
+    ) -> Target {
+        Target { name, embedder, fuzz_dir, sources, in_default_campaign, fuzzes: Fuzzes::Layer(layer, subject) }
+    }
+
     /// The layer it fuzzes, if it fuzzes one.
     pub fn layer(&self) -> Option<Layer> {
         match self.fuzzes {

@@ -3,42 +3,11 @@
 //! request and answer nothing.
 
 use contract::Stage;
-use wasm_encoder::InstructionSink;
-use wasmparser::{ValType, WasmFeatures};
+use wasmparser::WasmFeatures;
 
-use crate::abi::{Abi, Enforcement, Export, GuestIo, Helper, Import, Limits, ReferenceHost, Scratch, Signature, WasmiState};
-
-struct NoIo;
-
-impl GuestIo for NoIo {
-    fn imports(&self) -> Vec<Import> {
-        Vec::new()
-    }
-
-    fn helpers(&self, _: u32) -> Vec<Helper> {
-        Vec::new()
-    }
-
-    fn entry_results(&self) -> Vec<ValType> {
-        Vec::new()
-    }
-
-    fn read_request(&self, code: &mut InstructionSink<'_>, _: u32, _: Scratch) {
-        code.i32_const(0);
-    }
-
-    fn respond(&self, _: &mut InstructionSink<'_>, _: u32, _: u32, _: Scratch) {}
-
-    fn finish(&self, _: &mut InstructionSink<'_>) {}
-}
-
-struct NoHost;
-
-impl ReferenceHost for NoHost {
-    fn define(&self, _: &mut wasmi::Linker<WasmiState>) -> Result<(), wasmi::Error> {
-        Ok(())
-    }
-}
+use crate::abi::io::ReadsNothing;
+use crate::abi::wasmi_host::NoImports;
+use crate::abi::{Abi, Enforcement, Export, Limits, Signature};
 
 /// The test ABI, with modules of at most `max_module_bytes`.
 pub fn abi(max_module_bytes: usize) -> Abi {
@@ -69,8 +38,8 @@ pub fn abi(max_module_bytes: usize) -> Abi {
             load_runs_guest_code: false,
         },
         features: features - WasmFeatures::GC_TYPES,
-        io: Box::new(NoIo),
-        reference_host: Box::new(NoHost),
+        io: Box::new(ReadsNothing),
+        reference_host: Box::new(NoImports),
         known_defects: Vec::new(),
     }
 }

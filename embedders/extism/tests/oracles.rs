@@ -144,7 +144,7 @@ fn put(address: u64, length: u64, dest: u64) -> Command {
 fn run_commands(commands: &[Command]) -> (model::Prediction, Outcome) {
     static CANARIES: std::sync::OnceLock<Arc<Canaries>> = std::sync::OnceLock::new();
     let request = codec::encode(commands);
-    let api = &*subject().host_api;
+    let api = subject().host_api();
     let interpreter = harness::commands::interpreter::module(api).unwrap();
     let loaded = subject().embedder.load(&interpreter, store()).unwrap();
     let canaries = CANARIES.get_or_init(|| Arc::new(Canaries::default()));

@@ -101,7 +101,7 @@ fn run_commands(commands: &[Command]) -> (model::Prediction, Outcome) {
 
 /// The interpreter, loaded by the reference loader.
 fn interpreter() -> Box<dyn harness::embedder::Loaded> {
-    let api = &*subject().host_api;
+    let api = subject().host_api();
     let bytes = harness::commands::interpreter::module(api).unwrap();
     subject().embedder.load(&bytes, api.store()).unwrap()
 }
@@ -140,7 +140,7 @@ fn a_looping_alloc_ends_in_a_timeout_the_model_foresees() {
     assert!(outcome.is_timeout(), "{}", outcome.end);
     assert!(prediction.loops());
     model::check(&prediction, &outcome);
-    let labels = reference::host_api::labels(&*subject().host_api, &commands, &outcome);
+    let labels = reference::host_api::labels(subject().host_api(), &commands, &outcome);
     assert_eq!(labels, ["call:host.read_request", "call:host.storage_get"]);
 }
 
@@ -225,7 +225,7 @@ fn labels_name_every_function_called() {
 
 #[test]
 fn the_same_bytes_give_the_same_commands_and_decoding_inverts_encoding() {
-    let api = &*subject().host_api;
+    let api = subject().host_api();
     for seed in 0..50u32 {
         let data: Vec<u8> = (0..3000u32).map(|i| (i.wrapping_add(seed * 7919).wrapping_mul(2_654_435_761) >> 13) as u8).collect();
         let commands = harness::commands::generator::generate(&data, api);
@@ -237,7 +237,7 @@ fn the_same_bytes_give_the_same_commands_and_decoding_inverts_encoding() {
 
 #[test]
 fn decoding_names_the_bad_command() {
-    let api = &*subject().host_api;
+    let api = subject().host_api();
     let good = codec::encode(&[Command::Grow { pages: 1 }, Command::Write { address: 7, bytes: vec![1, 2, 3] }]);
     let truncated = codec::decode(&good[..good.len() - 1], api).unwrap_err();
     assert!(truncated.starts_with("command #1 at byte 76: a write of 3 bytes, but 2 follow"), "{truncated}");

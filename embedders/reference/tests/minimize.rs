@@ -19,7 +19,7 @@ fn pseudo_random(len: u32, seed: u32) -> Vec<u8> {
 
 #[test]
 fn a_command_list_shrinks_to_the_one_failing_command() {
-    let api = &*subject().host_api;
+    let api = subject().host_api();
     let data = pseudo_random(4000, 1);
     let commands = generator::generate(&data, api);
     assert!(commands.len() >= 10, "{} commands", commands.len());

@@ -72,3 +72,30 @@ pub fn encoder_type(ty: ValType) -> wasm_encoder::ValType {
 pub fn encoder_types(types: &[ValType]) -> Vec<wasm_encoder::ValType> {
     types.iter().copied().map(encoder_type).collect()
 }
+
+/// The glue of an ABI without host functions: a module reads an empty
+/// request and answers nothing.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ReadsNothing;
+
+impl GuestIo for ReadsNothing {
+    fn imports(&self) -> Vec<Import> {
+        Vec::new()
+    }
+
+    fn helpers(&self, _: u32) -> Vec<Helper> {
+        Vec::new()
+    }
+
+    fn entry_results(&self) -> Vec<ValType> {
+        Vec::new()
+    }
+
+    fn read_request(&self, code: &mut InstructionSink<'_>, _: u32, _: Scratch) {
+        code.i32_const(0);
+    }
+
+    fn respond(&self, _: &mut InstructionSink<'_>, _: u32, _: u32, _: Scratch) {}
+
+    fn finish(&self, _: &mut InstructionSink<'_>) {}
+}

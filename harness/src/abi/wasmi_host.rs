@@ -102,3 +102,13 @@ impl wasmi::ResourceLimiter for WatchedLimits {
         self.limits.memories()
     }
 }
+
+/// The wasmi host of an ABI without host functions: it defines nothing.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoImports;
+
+impl ReferenceHost for NoImports {
+    fn define(&self, _: &mut wasmi::Linker<WasmiState>) -> Result<(), wasmi::Error> {
+        Ok(())
+    }
+}

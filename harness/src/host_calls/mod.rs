@@ -37,8 +37,8 @@ impl Interpreter {
     /// a broken setup, not a finding.
     fn get_or_load(&self, subject: &Subject) -> &(Vec<u8>, Box<dyn Loaded>) {
         self.0.get_or_init(|| {
-            let bytes = interpreter::module(&*subject.host_api).unwrap_or_else(|error| panic!("setup: {error}"));
-            match subject.embedder.load(&bytes, subject.host_api.store()) {
+            let bytes = interpreter::module(subject.host_api()).unwrap_or_else(|error| panic!("setup: {error}"));
+            match subject.embedder.load(&bytes, subject.host_api().store()) {
                 Ok(loaded) => (bytes, loaded),
                 Err(rejection) => panic!("setup: the embedder refuses the interpreter: {rejection}"),
             }
@@ -52,19 +52,19 @@ impl Interpreter {
 /// # Panics
 /// With `oracle:` when an oracle fires; with `setup:` if no sandbox can be made.
 pub fn run(subject: &Subject, data: &[u8]) -> Report {
-    run_commands(subject, &phase::timed(phase::GENERATE, || generator::generate(data, &*subject.host_api)))
+    run_commands(subject, &phase::timed(phase::GENERATE, || generator::generate(data, subject.host_api())))
 }
 
 /// The structured form of an input: its command list, encoded as the request.
 pub fn commands_of(subject: &Subject, data: &[u8]) -> Vec<u8> {
-    codec::encode(&generator::generate(data, &*subject.host_api))
+    codec::encode(&generator::generate(data, subject.host_api()))
 }
 
 /// The command list of an input as the layer runs it, encoded: with a known
 /// defect that would crash the process defused, as [`run`] does. What
 /// `harness bench` gives [`invoke_bare`].
 pub fn request_of(subject: &Subject, data: &[u8]) -> Vec<u8> {
-    let commands = generator::generate(data, &*subject.host_api);
+    let commands = generator::generate(data, subject.host_api());
     match defused(subject, &commands) {
         Some((defused, _)) => codec::encode(&defused),
         None => codec::encode(&commands),
@@ -82,7 +82,7 @@ pub fn invoke_bare(subject: &Subject, request: &[u8]) -> contract::Outcome {
 
 /// Whether `file` is a command list in the request encoding of the subject's ABI.
 pub fn check_command_list(subject: &Subject, file: &[u8]) -> Result<(), String> {
-    codec::decode(file, &*subject.host_api).map(drop).map_err(|error| format!("not a host_calls command list: {error}"))
+    codec::decode(file, subject.host_api()).map(drop).map_err(|error| format!("not a host_calls command list: {error}"))
 }
 
 /// Runs an encoded command list as [`run`] runs the list it derives.
@@ -91,7 +91,7 @@ pub fn check_command_list(subject: &Subject, file: &[u8]) -> Result<(), String> 
 /// As [`run`]; with `setup:` if `file` is not a command list
 /// ([`check_command_list`] says so first).
 pub fn run_command_list(subject: &Subject, file: &[u8]) -> Report {
-    match codec::decode(file, &*subject.host_api) {
+    match codec::decode(file, subject.host_api()) {
         Ok(commands) => run_commands(subject, &commands),
         Err(error) => panic!("setup: not a host_calls command list: {error}"),
     }
@@ -101,7 +101,7 @@ pub fn run_command_list(subject: &Subject, file: &[u8]) -> Report {
 /// `still_fails`: the smaller list, and the command counts before and after.
 /// A file that is not a command list comes back unchanged.
 pub fn minimize(subject: &Subject, file: Vec<u8>, still_fails: &mut dyn FnMut(&[u8]) -> bool) -> (Vec<u8>, Option<(usize, usize)>) {
-    match codec::decode(&file, &*subject.host_api) {
+    match codec::decode(&file, subject.host_api()) {
         Ok(commands) => {
             let before = commands.len();
             let kept = delta_debug(commands, &mut |candidate| still_fails(&codec::encode(candidate)));
@@ -117,7 +117,7 @@ fn defused(subject: &Subject, commands: &[Command]) -> Option<(Vec<Command>, &'s
     // Only an ABI that lists a defect crashing the host pays for defusing.
     let crashes_host = subject.abi.known_defects.iter().any(|defect| matches!(defect, KnownDefect::CrashesHost { .. }));
     crashes_host
-        .then(|| phase::timed("oracle:model-defuse", || subject.host_api.defuse(commands, subject.embedder.policy())))
+        .then(|| phase::timed("oracle:model-defuse", || subject.host_api().defuse(commands, subject.embedder.policy())))
         .flatten()
         .filter(|(_, id)| subject.abi.known_defects.contains(&KnownDefect::CrashesHost { id }))
 }
@@ -126,7 +126,7 @@ fn defused(subject: &Subject, commands: &[Command]) -> Option<(Vec<Command>, &'s
 /// oracles; a list that triggers a known defect crashing the process runs
 /// defused (labelled `known:<id>`).
 fn run_commands(subject: &Subject, commands: &[Command]) -> Report {
-    let api: &dyn HostApi = &*subject.host_api;
+    let api: &dyn HostApi = subject.host_api();
     let policy = subject.embedder.policy();
     let defused = defused(subject, commands);
     let commands = defused.as_ref().map_or(commands, |(defused, _)| defused.as_slice());
