@@ -53,7 +53,7 @@ fn copy_out(from: &Path, to: &Path) {
 /// The user's fuzzing command, `cargo run` in their repository.
 fn harness(repo: &Path, args: &[&str]) -> Output {
     let output = Command::new(env!("CARGO"))
-        .args(["run", "--quiet", "--locked", "--offline", "--bin", "mini-harness", "--"])
+        .args(["run", "--quiet", "--locked", "--bin", "mini-harness", "--"])
         .args(args)
         .current_dir(repo)
         .env("CARGO_TARGET_DIR", target_dir())
