@@ -13,7 +13,7 @@ use contract::{End, HostCall, Outcome, Resource, Stage, TrapCode};
 use harness::commands::{ARGS, Command, codec, wasi};
 use harness::host_calls;
 use harness::host_calls::isolation;
-use reference::host_api::calls::{AllocMode, Call};
+use reference::host_api::calls::{AllocMode, Call, LOG, STORAGE_GET};
 use reference::host_api::model;
 use reference::host_api::status::Status;
 use reference::subject;
@@ -142,6 +142,42 @@ fn a_looping_alloc_ends_in_a_timeout_the_model_foresees() {
     model::check(&prediction, &outcome);
     let labels = reference::host_api::labels(subject().host_api(), &commands, &outcome);
     assert_eq!(labels, ["call:host.read_request", "call:host.storage_get"]);
+}
+
+/// `read_request` served by an `alloc` that first calls `host.log`, then one
+/// whose `alloc` calls `host.storage_get`: host calls made from inside the
+/// host's own callback.
+fn reentry() -> Vec<Command> {
+    vec![
+        Command::Write { address: 200, bytes: b"hello".to_vec() },
+        Call::SetAlloc(AllocMode::Reenter(LOG)).command(),
+        Call::ReadRequest { ptr_ptr: 200, len_ptr: 5 }.command(),
+        Command::Write { address: 300, bytes: b"key".to_vec() },
+        Call::SetAlloc(AllocMode::Reenter(STORAGE_GET)).command(),
+        Call::StorageGet { key_ptr: 300, key_len: 3, value_ptr_ptr: 8, value_len_ptr: 12 }.command(),
+        Call::WriteResponse { ptr: 300, len: 3 }.command(),
+    ]
+}
+
+#[test]
+fn a_host_call_made_from_alloc_is_recorded_after_the_call_it_serves_and_the_model_agrees() {
+    let (prediction, outcome) = run_commands(&reentry());
+    assert_eq!(outcome.end, End::Ok);
+    let names: Vec<&str> = outcome.host_calls.iter().map(|call| call.function).collect();
+    assert_eq!(names, ["read_request", "read_request", "log", "storage_get", "storage_get", "write_response"]);
+    assert!(outcome.host_calls.iter().all(|call| call.result == code(Status::Ok)), "{:?}", outcome.host_calls);
+    assert_eq!(outcome.logs, ["hello"]);
+    model::check(&prediction, &outcome);
+}
+
+#[test]
+#[should_panic(expected = "oracle: host call #1 is host.log, the model predicts host.read_request")]
+fn the_model_oracle_fires_on_calls_recorded_as_they_end() {
+    let (prediction, mut outcome) = run_commands(&reentry());
+    // A host that records each call when it returns lists the call made
+    // from `alloc` before the one it was made from.
+    outcome.host_calls.swap(1, 2);
+    model::check(&prediction, &outcome);
 }
 
 #[test]

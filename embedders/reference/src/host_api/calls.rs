@@ -40,6 +40,10 @@ pub enum AllocMode {
     Loop,
     /// Grows memory by this many pages and returns the old end of memory.
     Grow(u32),
+    /// Switches back to [`AllocMode::Bump`], performs this `host` op (one
+    /// of the four calls) with the arguments of the call being served, then
+    /// allocates as `Bump` does: a host call re-entered from its callback.
+    Reenter(u32),
 }
 
 /// One host command, typed.
@@ -95,6 +99,7 @@ impl Call {
                 (1, ptr) => AllocMode::Fixed(ptr),
                 (2, _) => AllocMode::Trap,
                 (3, _) => AllocMode::Loop,
+                (5, op) => AllocMode::Reenter(op),
                 (_, pages) => AllocMode::Grow(pages),
             }),
             _ => return None,
@@ -118,6 +123,7 @@ impl Call {
                     AllocMode::Trap => (2, 0),
                     AllocMode::Loop => (3, 0),
                     AllocMode::Grow(pages) => (4, pages),
+                    AllocMode::Reenter(op) => (5, op),
                 };
                 Command::host(SET_ALLOC, &words(&[code, param]))
             }
@@ -129,6 +135,8 @@ impl Call {
 pub fn validate(op: u32, args: &[u64; ARGS]) -> std::result::Result<(), String> {
     match (op, args[0], args[1]) {
         (SET_ALLOC, 1 | 4, _) | (SET_ALLOC, 0 | 2 | 3, 0) => Ok(()),
+        (SET_ALLOC, 5, op) if op <= u64::from(STORAGE_GET) => Ok(()),
+        (SET_ALLOC, 5, op) => Err(format!("alloc mode 5 re-enters one of the host calls 0 to 3, not op {op}")),
         (SET_ALLOC, mode @ 0..=4, _) => Err(format!("alloc mode {mode} takes no parameter")),
         (SET_ALLOC, mode, _) => Err(format!("unknown alloc mode {mode}")),
         _ => Ok(()),
@@ -168,6 +176,7 @@ fn alloc_mode(generator: &Generator, u: &mut Unstructured<'_>) -> Result<AllocMo
         1..=12 => AllocMode::Trap,
         13..=32 => AllocMode::Fixed(generator.pointer(u)?),
         33..=44 => AllocMode::Grow(*u.choose(&[0, 1, 2, 4, 300, u32::MAX])?),
+        45..=54 => AllocMode::Reenter(*u.choose(&[READ_REQUEST, WRITE_RESPONSE, LOG, STORAGE_GET])?),
         _ => AllocMode::Bump,
     })
 }

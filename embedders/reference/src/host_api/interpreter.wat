@@ -3,7 +3,9 @@
 ;; 1 write_response, 2 log, 3 storage_get, 6 set_alloc(mode, param).
 ;;
 ;; alloc modes: 0 bump allocator, 1 return param, 2 trap, 3 loop forever,
-;; 4 grow by param pages and return the old end of memory.
+;; 4 grow by param pages and return the old end of memory, 5 re-enter: switch
+;; back to mode 0, perform host op param with the arguments of the call being
+;; served (a host call made from inside the host's own callback), then bump.
   (import "host" "read_request" (func $read_request (param i32 i32) (result i32)))
   (import "host" "write_response" (func $write_response (param i32 i32) (result i32)))
   (import "host" "log" (func $log (param i32 i32) (result i32)))
@@ -21,6 +23,8 @@
     (if (i32.eq (global.get $mode) (i32.const 3)) (then (loop $forever (br $forever))))
     (if (i32.eq (global.get $mode) (i32.const 4))
       (then (return (i32.mul (memory.grow (global.get $param)) (i32.const 65536)))))
+    (if (i32.eq (global.get $mode) (i32.const 5))
+      (then (global.set $mode (i32.const 0)) (call $host (global.get $param))))
     (local.set $ptr (global.get $bump))
     (global.set $bump (i32.add (global.get $bump) (local.get $len)))
     (local.get $ptr))

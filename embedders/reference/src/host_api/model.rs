@@ -10,6 +10,8 @@
 //! returned range in bounds of memory as it is after `alloc` (else
 //! alloc-failed; a trapping `alloc` also gives alloc-failed; a looping one ends
 //! the invocation), then the data, `ptr` and `len` are written in that order.
+//! A host call is recorded when it starts, so a call made from inside
+//! `alloc` (re-entry) comes after the call it was made from.
 //!
 //! The model tracks the interpreter's memory as far as it matters: the bytes
 //! the commands and the alloc protocol write are known; bytes a WASI call may
@@ -21,7 +23,7 @@
 use contract::{End, HostCall, Outcome, Policy, Stage};
 use harness::commands::generator::{INITIAL_PAGES, REQUEST_AT};
 use harness::commands::memory::in_bounds;
-use harness::commands::{Command, GuestMemory, RECORD_BYTES};
+use harness::commands::{ARGS, Command, GuestMemory, RECORD_BYTES};
 use harness::embedder::Store;
 
 use super::calls::{AllocMode, Call};
@@ -91,6 +93,7 @@ pub fn predict(commands: &[Command], request: &[u8], storage: &Store, limits: Li
         storage,
         request,
         limits,
+        args: [0; ARGS],
     };
     let lost = model.run(commands).err().and_then(|halt| match halt {
         Halt::Loop => None,
@@ -226,6 +229,9 @@ struct Model<'a> {
     storage: &'a Store,
     request: &'a [u8],
     limits: Limits,
+    /// The arguments of the record being performed, which a re-entering
+    /// `alloc` calls its host op with.
+    args: [u64; ARGS],
 }
 
 impl Model<'_> {
@@ -252,23 +258,10 @@ impl Model<'_> {
 
     fn perform(&mut self, command: &Command) -> Result<(), Halt> {
         match command {
-            Command::Host { op, args } => match Call::of(*op, args) {
-                Some(Call::ReadRequest { ptr_ptr, len_ptr }) => {
-                    self.call("read_request", |model| model.read_request(ptr_ptr, len_ptr))?;
-                }
-                Some(Call::WriteResponse { ptr, len }) => {
-                    self.call("write_response", |model| model.write_response(ptr, len))?;
-                }
-                Some(Call::Log { ptr, len }) => {
-                    self.call("log", |model| model.log(ptr, len))?;
-                }
-                Some(Call::StorageGet { key_ptr, key_len, value_ptr_ptr, value_len_ptr }) => {
-                    self.call("storage_get", |model| model.storage_get(key_ptr, key_len, value_ptr_ptr, value_len_ptr))?;
-                }
-                Some(Call::SetAlloc(mode)) => self.mode = mode,
-                // The interpreter skips ops it does not know.
-                None => {}
-            },
+            Command::Host { op, args } => {
+                self.args = *args;
+                self.host(*op)?;
+            }
             Command::Write { address, bytes } => {
                 if in_bounds(*address, bytes.len() as u64, self.memory.size) {
                     self.memory.store(u64::from(*address), bytes);
@@ -287,22 +280,48 @@ impl Model<'_> {
         Ok(())
     }
 
-    /// Records one `host` call around its body.
-    fn call(&mut self, name: &'static str, body: impl FnOnce(&mut Self) -> Result<Status, Halt>) -> Result<Status, Halt> {
-        let result = body(self);
-        if !matches!(result, Err(Halt::Lost(_))) {
-            self.wasi_after.push(false);
+    /// The interpreter's `$host`: performs host op `op` with the record's arguments.
+    fn host(&mut self, op: u32) -> Result<(), Halt> {
+        match Call::of(op, &self.args) {
+            Some(Call::ReadRequest { ptr_ptr, len_ptr }) => {
+                self.call("read_request", |model| model.read_request(ptr_ptr, len_ptr))?;
+            }
+            Some(Call::WriteResponse { ptr, len }) => {
+                self.call("write_response", |model| model.write_response(ptr, len))?;
+            }
+            Some(Call::Log { ptr, len }) => {
+                self.call("log", |model| model.log(ptr, len))?;
+            }
+            Some(Call::StorageGet { key_ptr, key_len, value_ptr_ptr, value_len_ptr }) => {
+                self.call("storage_get", |model| model.storage_get(key_ptr, key_len, value_ptr_ptr, value_len_ptr))?;
+            }
+            Some(Call::SetAlloc(mode)) => self.mode = mode,
+            // The interpreter skips ops it does not know.
+            None => {}
         }
-        match result {
+        Ok(())
+    }
+
+    /// Records one `host` call as it starts, then its status once its body
+    /// (which may make other calls from `alloc`) returns.
+    fn call(&mut self, name: &'static str, body: impl FnOnce(&mut Self) -> Result<Status, Halt>) -> Result<Status, Halt> {
+        let index = self.calls.len();
+        self.calls.push((name, None));
+        self.wasi_after.push(false);
+        match body(self) {
             Ok(status) => {
-                self.calls.push((name, Some(status)));
+                if let Some((_, recorded)) = self.calls.get_mut(index) {
+                    *recorded = Some(status);
+                }
                 Ok(status)
             }
-            Err(Halt::Loop) => {
-                self.calls.push((name, None));
-                Err(Halt::Loop)
+            // The call never returns: it stays recorded without a status.
+            Err(Halt::Loop) => Err(Halt::Loop),
+            Err(lost) => {
+                self.calls.truncate(index);
+                self.wasi_after.truncate(index);
+                Err(lost)
             }
-            Err(lost) => Err(lost),
         }
     }
 
@@ -375,11 +394,7 @@ impl Model<'_> {
     /// The interpreter's `alloc(len)`: `None` if it traps.
     fn alloc(&mut self, len: u32) -> Result<Option<u32>, Halt> {
         Ok(match self.mode {
-            AllocMode::Bump => {
-                let ptr = self.bump;
-                self.bump = self.bump.wrapping_add(len);
-                Some(ptr)
-            }
+            AllocMode::Bump => Some(self.bump(len)),
             AllocMode::Fixed(ptr) => Some(ptr),
             AllocMode::Trap => None,
             AllocMode::Loop => return Err(Halt::Loop),
@@ -388,7 +403,19 @@ impl Model<'_> {
                 // `memory.grow` gives -1 on failure, and -1 * 65536 wraps to 0xFFFF_0000.
                 Some(if self.grow(pages) { (old as u32).wrapping_mul(PAGE as u32) } else { 0xFFFF_0000 })
             }
+            AllocMode::Reenter(op) => {
+                self.mode = AllocMode::Bump;
+                self.host(op)?;
+                Some(self.bump(len))
+            }
         })
+    }
+
+    /// The bump allocator: the current pointer, advanced by `len`.
+    fn bump(&mut self, len: u32) -> u32 {
+        let ptr = self.bump;
+        self.bump = self.bump.wrapping_add(len);
+        ptr
     }
 
     /// `memory.grow(pages)`: whether it succeeded (within 4 GiB and the policy's cap).
@@ -406,6 +433,8 @@ impl Model<'_> {
 mod tests {
     use super::*;
     use harness::commands::{ARGS, codec, wasi};
+
+    use crate::host_api::calls::{LOG, WRITE_RESPONSE};
 
     fn limits() -> Limits {
         Limits { max_response_bytes: 100, max_log_bytes: 10, max_memory_bytes: 4 * PAGE }
@@ -469,6 +498,28 @@ mod tests {
         let calls = statuses(&commands);
         let failed = Some(Status::AllocFailed);
         assert_eq!(calls[1..], [failed, failed, failed, failed, Some(Status::Ok), None]);
+    }
+
+    #[test]
+    fn a_call_made_from_alloc_is_recorded_after_the_call_it_serves_and_alloc_bumps_after_it() {
+        let commands = [
+            Command::Write { address: 200, bytes: b"hello".to_vec() },
+            Call::SetAlloc(AllocMode::Reenter(LOG)).command(),
+            // read_request(200, 5) runs log(200, 5) from inside its `alloc`,
+            // which then allocates; the next `alloc` bumps without re-entering.
+            Call::ReadRequest { ptr_ptr: 200, len_ptr: 5 }.command(),
+            Call::SetAlloc(AllocMode::Reenter(WRITE_RESPONSE)).command(),
+            Call::ReadRequest { ptr_ptr: 300, len_ptr: 2 }.command(),
+            Call::ReadRequest { ptr_ptr: 8, len_ptr: 12 }.command(),
+        ];
+        let request = codec::encode(&commands);
+        let prediction = predict(&commands, &request, &storage(), limits());
+        let names: Vec<&str> = prediction.calls.iter().map(|(name, _)| *name).collect();
+        assert_eq!(names, ["read_request", "read_request", "log", "read_request", "write_response", "read_request"]);
+        assert!(prediction.calls.iter().all(|(_, status)| *status == Some(Status::Ok)), "{:?}", prediction.calls);
+        assert_eq!(prediction.logs, ["hello"]);
+        // write_response(300, 2) ran before read_request wrote its pointer at 300.
+        assert_eq!(prediction.response.as_deref(), Some(&[0, 0][..]));
     }
 
     #[test]
