@@ -36,6 +36,8 @@ pub fn abi(max_module_bytes: usize) -> Abi {
             deadline: Some(std::time::Duration::from_secs(1)),
             max_host_buffer: Some(1 << 20),
             load_runs_guest_code: false,
+            max_sandbox_bytes: None,
+            max_sandbox_entries: None,
         },
         features: features - WasmFeatures::GC_TYPES,
         io: Box::new(ReadsNothing),

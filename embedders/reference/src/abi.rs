@@ -71,6 +71,9 @@ pub fn abi(policy: &Policy) -> Abi {
             max_host_buffer: Some(max_host_buffer(policy)),
             // The loader compiles and links at load; it instantiates per call.
             load_runs_guest_code: false,
+            // The loader caps nothing written in the sandbox: the suite's ceilings apply.
+            max_sandbox_bytes: None,
+            max_sandbox_entries: None,
         },
         features: features(policy),
         io: Box::new(OakIo),

@@ -13,7 +13,9 @@
 //! - layer 3: one whose tables grow without a cap, and says nothing of it
 //!   (the cap oracle on what the guest saw);
 //! - layer 1: one that holds 256 MiB of host memory at each instantiation
-//!   (the host-memory budget oracle).
+//!   (the host-memory budget oracle);
+//! - layer 4: one that leaves a file past the sandbox ceiling in the
+//!   sandbox after each call (the sandbox-use oracle).
 //!
 //! Each new one has a control: the same inputs on the loader itself stay quiet.
 //!
@@ -64,6 +66,9 @@ enum Flaw {
     /// instance of its own while each instance exists: host memory an
     /// engine maps rather than allocates, which only the resident set shows.
     HoldsMemory,
+    /// Leaves a file of the memory cap plus a page in the sandbox after each
+    /// call, as an embedder whose host writes into it unbounded would.
+    FillsSandbox,
     /// None but the inner loader's own policy (a larger memory cap).
     None,
 }
@@ -163,6 +168,19 @@ impl Loaded for WrongLoaded {
                 let mut outcome = self.inner.invoke(request, sandbox);
                 if let Some(dir) = sandbox {
                     outcome.response.extend_from_slice(dir.as_os_str().as_encoded_bytes());
+                }
+                outcome
+            }
+            Flaw::FillsSandbox => {
+                let outcome = self.inner.invoke(request, sandbox);
+                if let Some(dir) = sandbox {
+                    let cap = reference::abi::abi(&Policy::fuzzing()).limits.memory_bytes_or_ceiling();
+                    // Written a page at a time, as a host streaming guest data would.
+                    let mut filler = std::fs::File::create(dir.join("filler")).unwrap();
+                    let page = [1u8; 65_536];
+                    for _ in 0..=cap / 65_536 {
+                        std::io::Write::write_all(&mut filler, &page).unwrap();
+                    }
                 }
                 outcome
             }
@@ -363,6 +381,15 @@ fn layer_4_catches_an_embedder_that_names_the_sandbox_by_its_host_path() {
     let message = first_oracle(Layer::HostCalls, &wrong, 200).expect("layer 4 catches it");
     assert!(message.starts_with("oracle: the guest can see host data: the sandbox's host path"), "{message}");
     quiet_on_the_loader(Layer::HostCalls, inputs(Layer::HostCalls, 200));
+}
+
+#[test]
+fn layer_4_catches_an_embedder_that_fills_its_sandbox_past_the_ceiling() {
+    let wrong = subject(Flaw::FillsSandbox, Policy::fuzzing(), Policy::fuzzing());
+    let message = first_oracle(Layer::HostCalls, &wrong, 20).expect("layer 4 catches it");
+    assert!(message.starts_with("oracle: the sandbox holds"), "{message}");
+    assert!(message.contains("the suite's ceiling"), "{message}");
+    quiet_on_the_loader(Layer::HostCalls, inputs(Layer::HostCalls, 20));
 }
 
 #[test]

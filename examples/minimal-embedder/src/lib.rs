@@ -164,6 +164,8 @@ pub fn abi(policy: &Policy) -> Abi {
             deadline: None,
             max_host_buffer: None,
             load_runs_guest_code: false,
+            max_sandbox_bytes: None,
+            max_sandbox_entries: None,
         },
         features: features(),
         io: Box::new(ReadsNothing),

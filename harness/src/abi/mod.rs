@@ -190,6 +190,10 @@ pub struct Limits {
     /// plugin, start function included, when it creates it): loads are then
     /// held to the host-memory budget as invocations are.
     pub load_runs_guest_code: bool,
+    /// Most bytes on disk a run may leave in its WASI sandbox.
+    pub max_sandbox_bytes: Option<u64>,
+    /// Most files, directories and links a run may leave in its WASI sandbox.
+    pub max_sandbox_entries: Option<u64>,
 }
 
 /// Memories the suite lets a module use where its embedder promises no cap.
@@ -199,6 +203,8 @@ pub const TABLES_CEILING: u64 = 4;
 /// Host bytes one table element may take (a function reference and the
 /// engine's bookkeeping for it).
 pub const TABLE_ELEMENT_BYTES: u64 = 16;
+/// Entries a run may leave in its sandbox where the embedder promises no cap.
+pub const SANDBOX_ENTRIES_CEILING: u64 = 1024;
 /// The memory cap the suite assumes where an embedder promises none: 4 GiB,
 /// all a 32-bit memory can address.
 pub const MEMORY_CEILING_BYTES: u64 = 1 << 32;
@@ -222,6 +228,17 @@ impl Limits {
     /// The most tables, or the suite's ceiling [`TABLES_CEILING`].
     pub fn tables_or_ceiling(&self) -> u64 {
         self.max_tables.map_or(TABLES_CEILING, |count| count as u64)
+    }
+
+    /// The most bytes on disk a run may leave in its sandbox, or the suite's
+    /// ceiling: what the memory cap lets a guest hold.
+    pub fn sandbox_bytes_or_ceiling(&self) -> u64 {
+        self.max_sandbox_bytes.unwrap_or(self.memory_bytes_or_ceiling())
+    }
+
+    /// The most sandbox entries, or the suite's ceiling [`SANDBOX_ENTRIES_CEILING`].
+    pub fn sandbox_entries_or_ceiling(&self) -> u64 {
+        self.max_sandbox_entries.unwrap_or(SANDBOX_ENTRIES_CEILING)
     }
 
     /// The largest table in elements, or the suite's ceiling: as many

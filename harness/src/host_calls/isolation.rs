@@ -28,6 +28,7 @@ use std::fs::{self, File, FileTimes};
 use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::cell::OnceCell;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
@@ -111,12 +112,19 @@ impl Made {
 pub struct Sandbox<'a> {
     canaries: &'a Canaries,
     made: Made,
+    /// Whether the run left it as made, once asked.
+    untouched: OnceCell<bool>,
 }
 
 impl Sandbox<'_> {
     /// The directory WASI preopens as `/`.
     pub fn path(&self) -> &Path {
         &self.made.path
+    }
+
+    /// Whether the run left the sandbox as made; asked once, after the run.
+    pub fn is_untouched(&self) -> bool {
+        *self.untouched.get_or_init(|| self.made.is_untouched())
     }
 }
 
@@ -125,7 +133,7 @@ impl Drop for Sandbox<'_> {
     /// symlinks are removed, never followed; what cannot be removed stays in
     /// the base folder.
     fn drop(&mut self) {
-        if self.made.is_untouched()
+        if self.is_untouched()
             && let Ok(mut spare) = self.canaries.spare.lock()
         {
             *spare = Some(self.made.clone());
@@ -205,7 +213,7 @@ impl Canaries {
             Some(made) => made,
             None => self.make_sandbox()?,
         };
-        Ok(Sandbox { canaries: self, made })
+        Ok(Sandbox { canaries: self, made, untouched: OnceCell::new() })
     }
 
     /// Makes a new numbered sandbox and snapshots it; one that cannot be

@@ -8,12 +8,14 @@
 //! ([`isolation::Canaries::check`]) sees that nothing outside the per-run
 //! sandbox directory was read, changed or leaked; the host-data oracle
 //! ([`host_data::HostData::check`]) that nothing the guest returns names
-//! its host.
+//! its host; the sandbox-use oracle ([`sandbox_use::check`]) that what the
+//! run left in its sandbox stays within the ABI's caps.
 //!
 //! Labels: `call:<function>` for every function the run called.
 
 pub mod host_data;
 pub mod isolation;
+pub mod sandbox_use;
 
 use std::sync::OnceLock;
 
@@ -140,6 +142,10 @@ fn run_commands(subject: &Subject, commands: &[Command]) -> Report {
     };
     let outcome = crate::limits::invoke_checked_heap_only(&**loaded, &request, Some(sandbox.path()), &subject.abi.limits);
     phase::timed("oracle:host-data", || subject.kept::<host_data::HostData>().check(&outcome, &request, sandbox.path()));
+    // A sandbox left as made holds what it was made with.
+    if !sandbox.is_untouched() {
+        phase::timed("oracle:sandbox-use", || sandbox_use::check(sandbox.path(), &subject.abi.limits));
+    }
     phase::timed(phase::SANDBOX, || drop(sandbox));
     phase::timed("oracle:isolation", || canaries.check(&outcome, &request));
     phase::timed("oracle:model", || api.check(commands, &request, &outcome, policy));

@@ -137,6 +137,9 @@ pub fn abi(policy: &Policy) -> Abi {
             max_host_buffer: Some(u64::from(Extism::max_pages(policy)) * 65_536),
             // `Plugin::new` instantiates the plugin, start function included.
             load_runs_guest_code: true,
+            // Extism caps nothing written in the allowed paths: the suite's ceilings apply.
+            max_sandbox_bytes: None,
+            max_sandbox_entries: None,
         },
         features: features(),
         io: Box::new(ExtismIo),
