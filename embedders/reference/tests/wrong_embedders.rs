@@ -15,7 +15,10 @@
 //! - layer 1: one that holds 256 MiB of host memory at each instantiation
 //!   (the host-memory budget oracle);
 //! - layer 4: one that leaves a file past the sandbox ceiling in the
-//!   sandbox after each call (the sandbox-use oracle).
+//!   sandbox after each call (the sandbox-use oracle);
+//! - layer 4: one that records a host call when it returns, so a call
+//!   re-entered from the guest's `alloc` callback comes before the call it
+//!   serves (the model oracle, on re-entry).
 //!
 //! Each new one has a control: the same inputs on the loader itself stay quiet.
 //!
@@ -32,7 +35,7 @@ use harness::commands::{Command, codec};
 use harness::embedder::{Embedder, Loaded, Store};
 use harness::{Layer, Subject};
 use reference::embedder::Reference;
-use reference::host_api::calls::{LOG, WRITE_RESPONSE};
+use reference::host_api::calls::{AllocMode, Call, LOG, WRITE_RESPONSE};
 
 #[global_allocator]
 static HEAP: harness::alloc::Counting = harness::alloc::Counting;
@@ -69,6 +72,10 @@ enum Flaw {
     /// Leaves a file of the memory cap plus a page in the sandbox after each
     /// call, as an embedder whose host writes into it unbounded would.
     FillsSandbox,
+    /// Records each host call when it returns rather than when it starts:
+    /// a call made from inside `alloc` is listed before the `read_request`
+    /// it was made from.
+    RecordsCallsAsTheyEnd,
     /// None but the inner loader's own policy (a larger memory cap).
     None,
 }
@@ -195,6 +202,15 @@ impl Loaded for WrongLoaded {
                 drop(held);
                 outcome
             }
+            Flaw::RecordsCallsAsTheyEnd => {
+                let mut outcome = self.inner.invoke(request, sandbox);
+                for at in reentered_reads(request) {
+                    if at + 1 < outcome.host_calls.len() {
+                        outcome.host_calls.swap(at, at + 1);
+                    }
+                }
+                outcome
+            }
             Flaw::AcceptsInvalid | Flaw::None => self.inner.invoke(request, sandbox),
         }
     }
@@ -210,6 +226,33 @@ fn guest_lengths(request: &[u8]) -> Vec<(u32, usize)> {
             _ => None,
         })
         .collect()
+}
+
+/// Where in the host-call record of a layer-4 request each `read_request`
+/// served by an `alloc` that re-enters the host is (the re-entered call
+/// follows it), as far as the commands tell: up to the first `storage_get`
+/// while `alloc` re-enters, which calls `alloc` only for a key it finds.
+fn reentered_reads(request: &[u8]) -> Vec<usize> {
+    let Ok(commands) = codec::decode(request, &reference::host_api::OakHostApi) else { return Vec::new() };
+    // Record #0 is the interpreter's own read of its command list.
+    let mut at = 1;
+    let mut reentering = false;
+    let mut found = Vec::new();
+    for command in &commands {
+        let Command::Host { op, args } = command else { continue };
+        match Call::of(*op, args) {
+            Some(Call::SetAlloc(mode)) => reentering = matches!(mode, AllocMode::Reenter(_)),
+            Some(Call::ReadRequest { .. }) if reentering => {
+                found.push(at);
+                at += 2;
+                reentering = false;
+            }
+            Some(Call::StorageGet { .. }) if reentering => break,
+            Some(_) => at += 1,
+            None => {}
+        }
+    }
+    found
 }
 
 /// Instantiates `module` with every import a trap, no fuel and no deadline
@@ -390,6 +433,14 @@ fn layer_4_catches_an_embedder_that_fills_its_sandbox_past_the_ceiling() {
     assert!(message.starts_with("oracle: the sandbox holds"), "{message}");
     assert!(message.contains("the suite's ceiling"), "{message}");
     quiet_on_the_loader(Layer::HostCalls, inputs(Layer::HostCalls, 20));
+}
+
+#[test]
+fn layer_4_catches_an_embedder_that_records_host_calls_as_they_end() {
+    let wrong = subject(Flaw::RecordsCallsAsTheyEnd, Policy::fuzzing(), Policy::fuzzing());
+    let message = first_oracle(Layer::HostCalls, &wrong, 2000).expect("layer 4 catches it");
+    assert!(message.starts_with("oracle: host call #") && message.ends_with(", the model predicts host.read_request"), "{message}");
+    quiet_on_the_loader(Layer::HostCalls, inputs(Layer::HostCalls, 2000));
 }
 
 #[test]
