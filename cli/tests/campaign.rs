@@ -147,9 +147,10 @@ fn a_killed_campaign_resumes_without_losing_findings_or_corpus() {
 fn a_crash_that_no_replay_reproduces_is_still_reported_and_fails_the_campaign() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("campaign");
-    // Every input after the 50th of a process crashes: libFuzzer sees crashes,
-    // but a replay of any one input (in-process or by the fuzz binary) does not.
-    let output = campaign(&out, "20s").env("SELFTEST_CRASH_AFTER", "50").output().unwrap();
+    // Every input after the 100th of a process crashes: libFuzzer sees
+    // crashes, but a replay of any one input (in-process or by the fuzz
+    // binary) does not, nor one after the 63 inputs a history keeps before it.
+    let output = campaign(&out, "20s").env("SELFTEST_CRASH_AFTER", "100").output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "a finding that does not reproduce still fails the campaign\n{stderr}");
 
@@ -167,6 +168,40 @@ fn a_crash_that_no_replay_reproduces_is_still_reported_and_fails_the_campaign() 
     let sarif = read_json(&out.join("results.sarif"));
     let results = sarif["runs"][0]["results"].as_array().unwrap();
     assert!(results.iter().any(|result| result["message"]["text"].as_str().unwrap().contains("Reproduced: not reproduced")), "{sarif}");
+}
+
+#[test]
+fn a_crash_that_needs_the_inputs_before_it_is_reported_with_them_and_replays_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("campaign");
+    // Every input after the 20th of a process crashes: alone no input
+    // reproduces, after the 20 its process ran before it every one does.
+    let output = campaign(&out, "15s").env("SELFTEST_CRASH_AFTER", "20").output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+
+    let summary = read_json(&out.join("summary.json"));
+    let findings = summary["findings"].as_array().unwrap();
+    let after = findings.iter().find(|finding| finding["reproduced"] == "after-preceding").unwrap_or_else(|| panic!("{findings:?}\n{stderr}"));
+    assert!(after["signature"]["location"].as_str().unwrap().starts_with("harness/src/selftest.rs:"), "{after}");
+    let preceding = after["preceding"].as_array().unwrap();
+    assert_eq!(preceding.len(), 20, "the 20 inputs it needs, and no more: {after}");
+    let reproduce = after["reproduce"].as_str().unwrap();
+    let (command, files) = reproduce.split_once(" selftest ").unwrap();
+    assert_eq!(command, "cargo harness repro --profile fuzzing", "{reproduce}");
+    let files: Vec<&str> = files.split(' ').collect();
+    assert!(files.len() == 2 && files[0].ends_with("/preceding") && Path::new(files[1]).is_file(), "{reproduce}");
+
+    // The recorded command replays them in order and the last one crashes.
+    let replay = Command::new(HARNESS).args(["repro", "--profile", "fuzzing", "selftest"]).args(&files).env("SELFTEST_CRASH_AFTER", "20").output().unwrap();
+    let text = String::from_utf8_lossy(&replay.stdout);
+    assert_eq!(replay.status.code(), Some(1), "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 22, "a line per input and the summary: {text}");
+    assert!(lines[..20].iter().all(|line| !line.contains("CRASH")) && lines[20].contains("CRASH"), "{text}");
+    assert_eq!(lines[21], "21 inputs, 1 findings", "{text}");
+    let report = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
+    assert!(report.contains("after the inputs before it"), "{report}");
 }
 
 #[test]

@@ -22,6 +22,7 @@ pub mod between_calls;
 pub mod commands;
 pub mod embedder;
 pub mod forms;
+pub mod history;
 pub mod host_calls;
 pub mod invalid_module;
 pub mod limits;

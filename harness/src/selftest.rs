@@ -29,6 +29,7 @@ pub const CRASH_AFTER: &str = "SELFTEST_CRASH_AFTER";
 pub fn run(data: &[u8]) -> Report {
     static RUNS: AtomicU64 = AtomicU64::new(0);
     static AFTER: OnceLock<Option<u64>> = OnceLock::new();
+    crate::history::record(data);
     let runs = RUNS.fetch_add(1, Ordering::Relaxed) + 1;
     let after = *AFTER.get_or_init(|| std::env::var(CRASH_AFTER).ok().and_then(|value| value.parse().ok()));
     if after.is_some_and(|after| runs > after) {

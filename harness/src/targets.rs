@@ -67,8 +67,10 @@ impl Layer {
         }
     }
 
-    /// Runs a fuzz input through the layer.
+    /// Runs a fuzz input through the layer (kept in the process's
+    /// [`history`](crate::history) when a campaign asks for one).
     pub fn run(self, subject: &Subject, data: &[u8]) -> Report {
+        crate::history::record(data);
         match self {
             Layer::RawBytes => raw_bytes::run(&*subject.embedder, &subject.abi, data),
             Layer::InvalidModule => invalid_module::run(subject, data),

@@ -4,10 +4,11 @@
 //!
 //! Every replay runs in a child `harness repro` process, so a hang or an
 //! out-of-memory input cannot take the triage down with it. An artifact that
-//! replay does not reproduce gets a second chance with the fuzz binary
-//! itself, as libFuzzer ran it; if that does not reproduce it either, it is
-//! still reported, marked not reproduced, with its inputs kept: no finding
-//! libFuzzer reported is lost.
+//! replay does not reproduce alone is replayed after the inputs its process
+//! ran before it (the [`history`](harness::history) the process wrote), then
+//! gets a last chance with the fuzz binary itself, as libFuzzer ran it; if
+//! none reproduces it, it is still reported, marked not reproduced, with its
+//! inputs kept: no finding libFuzzer reported is lost.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -75,13 +76,21 @@ impl Replayer {
     /// command. A usage or setup error of the child (exit 2: it replayed
     /// nothing) is an error, not a finding.
     pub fn replay(&self, target: &str, kind: InputKind, file: &Path) -> Result<Replay> {
+        self.replay_in_order(target, kind, &[file.to_path_buf()])
+    }
+
+    /// Replays `files` in order in one child `harness repro --json`, as one
+    /// process ran them, and says what the last one showed: its record, or
+    /// the signal that ended the child while it ran. An earlier file that
+    /// ends the child leaves no signature.
+    pub fn replay_in_order(&self, target: &str, kind: InputKind, files: &[PathBuf]) -> Result<Replay> {
         let mut command = Command::new(&self.harness);
         command.args(["repro", target]);
         if kind != InputKind::Fuzz {
             command.args(["--input-kind", kind.name()]);
         }
         let output = command
-            .arg(file)
+            .args(files)
             .arg(format!("--timeout={}", self.limits.time.as_secs_f64()))
             .arg(format!("--rss-limit-mb={}", self.limits.rss_mb))
             .arg("--json")
@@ -89,14 +98,22 @@ impl Replayer {
             .with_context(|| format!("cannot run {}", self.harness.display()))?;
         let stdout = String::from_utf8_lossy(&output.stdout);
         let stderr = String::from_utf8_lossy(&output.stderr);
+        let last = files.last().map_or_else(String::new, |file| file.display().to_string());
         if output.status.code() == Some(2) {
             let error = stderr.lines().find(|line| line.starts_with("error:")).unwrap_or("exit code 2");
-            bail!("{} repro {target} could not replay {}: {error}", self.harness.display(), file.display());
+            bail!("{} repro {target} could not replay {last}: {error}", self.harness.display());
         }
-        let record: Option<Record> = stdout.lines().next().and_then(|line| serde_json::from_str(line).ok());
-        let signature = signature_of(target, record.as_ref(), output.status.code(), signal_of(&output.status));
+        let records: Vec<Record> = stdout.lines().filter_map(|line| serde_json::from_str(line).ok()).collect();
+        let (signature, record) = if records.len() == files.len() {
+            let record = records.last();
+            (signature_of(target, record, output.status.code(), signal_of(&output.status)), record)
+        } else if records.len() + 1 == files.len() {
+            (signature_of(target, None, output.status.code(), signal_of(&output.status)), None)
+        } else {
+            (None, None)
+        };
         let excerpt: Vec<&str> = stderr.lines().filter(|line| !line.trim_start().starts_with("at ")).take(30).collect();
-        let message = record.map_or_else(|| format!("no replay record ({})", output.status), |record| record.message);
+        let message = record.map_or_else(|| format!("no replay record of {last} ({})", output.status), |record| record.message.clone());
         Ok(Replay { signature, message, output: excerpt.join("\n") })
     }
 }
@@ -184,6 +201,10 @@ pub struct Finding {
     pub reproduced: Reproduction,
     /// The command that reproduces it on stable.
     pub reproduce: String,
+    /// The inputs its process ran before it that it needs, oldest first
+    /// (for [`Reproduction::AfterPreceding`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub preceding: Vec<PathBuf>,
 }
 
 /// How triage reproduced a finding.
@@ -193,6 +214,9 @@ pub enum Reproduction {
     /// In-process, by `harness repro` (minimized, replayed for determinism).
     #[default]
     InProcess,
+    /// By `harness repro` of the inputs its process ran before it, then
+    /// it, in order (not minimized).
+    AfterPreceding,
     /// Only by the fuzz binary, as libFuzzer ran it (not minimized).
     FuzzBinary,
     /// By neither: libFuzzer reported it once (its inputs are kept).
@@ -200,10 +224,11 @@ pub enum Reproduction {
 }
 
 impl Reproduction {
-    /// For people: `yes`, `fuzz binary only`, `not reproduced`.
+    /// For people: `yes`, `after the inputs before it`, `fuzz binary only`, `not reproduced`.
     pub fn text(self) -> &'static str {
         match self {
             Reproduction::InProcess => "yes",
+            Reproduction::AfterPreceding => "after the inputs before it",
             Reproduction::FuzzBinary => "fuzz binary only",
             Reproduction::No => "not reproduced",
         }
@@ -282,13 +307,102 @@ pub fn triage(target: &Target, artifacts_dir: &Path, findings_dir: &Path, settin
             None => unreproduced.push(artifact),
         }
     }
+    let history = crate::fuzzer::history_dir(artifacts_dir);
+    let mut sequences: BTreeMap<Signature, (Vec<PathBuf>, Sequence)> = BTreeMap::new();
+    let mut alone_nor_after = Vec::new();
+    for artifact in unreproduced {
+        match after_preceding(target, &artifact, &history, &settings.replayer)? {
+            Some(sequence) => sequences.entry(sequence.signature.clone()).or_insert_with(|| (Vec::new(), sequence)).0.push(artifact),
+            None => alone_nor_after.push(artifact),
+        }
+    }
     for (signature, (inputs, replay)) in groups {
         result.findings.push(triage_group(target, signature, inputs, &replay, findings_dir, settings)?);
     }
-    for (signature, (inputs, reproduced, message)) in second_chance(target, unreproduced, findings_dir, settings)? {
+    for (inputs, sequence) in sequences.into_values() {
+        result.findings.push(keep_sequence(target, inputs, sequence, findings_dir)?);
+    }
+    for (signature, (inputs, reproduced, message)) in second_chance(target, alone_nor_after, findings_dir, settings)? {
         result.findings.push(keep_group(target, signature, inputs, reproduced, message, findings_dir, settings)?);
     }
     Ok(result)
+}
+
+/// An artifact that reproduces after inputs its process ran before it.
+#[derive(Debug)]
+struct Sequence {
+    /// What the replay of the artifact after them showed.
+    signature: Signature,
+    /// The panic message of that replay.
+    message: String,
+    /// The inputs it needs before it, oldest first: the shortest tail of
+    /// its process's history, of 1, 2, 4, ... inputs, that still shows the
+    /// signature.
+    preceding: Vec<PathBuf>,
+}
+
+/// Replays `artifact` after the inputs its process ran before it, as the
+/// history under `history` kept them; `None` if there is no such history
+/// or the artifact does not reproduce after them either.
+fn after_preceding(target: &Target, artifact: &Path, history: &Path, replayer: &Replayer) -> Result<Option<Sequence>> {
+    let Ok(input) = std::fs::read(artifact) else { return Ok(None) };
+    let Some(before) = harness::history::preceding(history, &input).filter(|before| !before.is_empty()) else { return Ok(None) };
+    let replay_after = |count: usize| -> Result<(Vec<PathBuf>, Replay)> {
+        let tail = before.get(before.len().saturating_sub(count)..).unwrap_or_default().to_vec();
+        let files: Vec<PathBuf> = tail.iter().cloned().chain([artifact.to_path_buf()]).collect();
+        Ok((tail, replayer.replay_in_order(target.name, InputKind::Fuzz, &files)?))
+    };
+    let (mut preceding, full) = replay_after(before.len())?;
+    let Some(signature) = full.signature else { return Ok(None) };
+    let mut count = 1;
+    while count < before.len() {
+        let (tail, replay) = replay_after(count)?;
+        if replay.signature.as_ref() == Some(&signature) {
+            preceding = tail;
+            break;
+        }
+        count *= 2;
+    }
+    Ok(Some(Sequence { signature, message: full.message, preceding }))
+}
+
+/// Records a group that reproduces after the inputs before it, with those
+/// inputs copied into `<folder>/preceding/` (in order) and the `harness
+/// repro` command that replays them and then the smallest artifact.
+fn keep_sequence(target: &Target, inputs: Vec<PathBuf>, sequence: Sequence, findings_dir: &Path) -> Result<Finding> {
+    // Apart from a group of the same signature that replays alone.
+    let folder = findings_dir.join(format!("{}-{}-after-preceding", target.name, sequence.signature.id()));
+    let kept = keep_inputs(&folder, &inputs)?;
+    let smallest = smallest(&kept)?;
+    let size = std::fs::metadata(&smallest).map(|meta| meta.len() as usize).unwrap_or(0);
+    let preceding_dir = folder.join("preceding");
+    let _ = std::fs::remove_dir_all(&preceding_dir);
+    std::fs::create_dir_all(&preceding_dir).with_context(|| format!("cannot create {}", preceding_dir.display()))?;
+    let mut preceding = Vec::new();
+    for (index, input) in sequence.preceding.iter().enumerate() {
+        let copy = preceding_dir.join(format!("{index:04}"));
+        std::fs::copy(input, &copy).with_context(|| format!("cannot copy {}", input.display()))?;
+        preceding.push(copy);
+    }
+    let reproduce = format!("{} {}", reproduce_command(target.name, InputKind::Fuzz, &preceding_dir), smallest.display());
+    let finding = Finding {
+        target: target.name.to_owned(),
+        signature: sequence.signature,
+        message: sequence.message,
+        inputs: kept,
+        minimized: smallest,
+        size_before: size,
+        form: InputKind::Fuzz,
+        form_size_before: size,
+        size_after: size,
+        commands: None,
+        deterministic: false,
+        reproduced: Reproduction::AfterPreceding,
+        reproduce,
+        preceding,
+    };
+    write_finding(&folder, &finding)?;
+    Ok(finding)
 }
 
 /// Groups of artifacts that replay did not reproduce: by the signature the
@@ -368,6 +482,7 @@ fn keep_group(
         deterministic: false,
         reproduced,
         reproduce,
+        preceding: Vec::new(),
     };
     write_finding(&folder, &finding)?;
     Ok(finding)
@@ -450,6 +565,7 @@ fn triage_group(
         deterministic,
         reproduced: Reproduction::InProcess,
         reproduce,
+        preceding: Vec::new(),
     };
     write_finding(&folder, &finding)?;
     Ok(finding)
@@ -534,6 +650,7 @@ mod tests {
             deterministic: true,
             reproduced: Reproduction::InProcess,
             reproduce: reproduce_command("host_calls", InputKind::Commands, Path::new("f/minimized")),
+            preceding: Vec::new(),
         };
         assert_eq!(finding.sizes(), "600 B fuzz input; commands 24 → 2 (2134 → 164 B)");
         assert_eq!(finding.reproduce, "cargo harness repro --profile fuzzing host_calls --input-kind commands f/minimized");
@@ -567,10 +684,13 @@ mod tests {
             deterministic,
             reproduced,
             reproduce: String::new(),
+            preceding: Vec::new(),
         };
         assert_eq!(finding(true, Reproduction::InProcess).reproducibility(), "deterministic");
         assert_eq!(finding(false, Reproduction::InProcess).reproducibility(), "flaky");
         assert_eq!(finding(false, Reproduction::FuzzBinary).reproducibility(), "fuzz binary only");
+        assert_eq!(finding(false, Reproduction::AfterPreceding).reproducibility(), "after the inputs before it");
+        assert_eq!(serde_json::to_value(finding(false, Reproduction::AfterPreceding)).unwrap()["reproduced"], "after-preceding");
         let lost = serde_json::to_value(finding(false, Reproduction::No)).unwrap();
         assert_eq!(lost["reproduced"], "no");
         // A finding.json from before the field was added was reproduced in-process.

@@ -281,6 +281,7 @@ pub fn fuzz(build: &Build, job: &FuzzJob, mut progress: impl FnMut(&Status, usiz
         let mut command = build.cargo_fuzz("run", &job.fuzz_dir);
         let flags = libfuzzer_flags(job, remaining, result.runs);
         command.arg(&job.target).arg(&job.corpus).args(&seeds).arg("--").args(flags);
+        command.env(harness::history::DIR_VAR, history_dir(&job.artifacts));
         command.stdout(Stdio::null()).stderr(Stdio::piped());
         let mut child = command.spawn().context("cannot run cargo fuzz run")?;
         result.runs += 1;
@@ -323,6 +324,13 @@ pub fn fuzz(build: &Build, job: &FuzzJob, mut progress: impl FnMut(&Status, usiz
     }
     result.elapsed = started.elapsed();
     Ok(result)
+}
+
+/// The folder the fuzzing processes of a job write their
+/// [`history`](harness::history) to: hidden in its artifacts folder, so that
+/// it is kept with them and never taken for one.
+pub fn history_dir(artifacts: &Path) -> PathBuf {
+    artifacts.join(".history")
 }
 
 /// libFuzzer's flags for run number `run` (0-based) of a job: a fixed seed

@@ -5,5 +5,5 @@
 pub mod libfuzzer;
 pub mod log;
 
-pub use libfuzzer::{Build, FuzzJob, FuzzResult, Limits, Sanitizer};
+pub use libfuzzer::{Build, FuzzJob, FuzzResult, Limits, Sanitizer, history_dir};
 pub use log::{FindingKind, FuzzerLog, Status};
