@@ -97,7 +97,8 @@ pub fn preceding(dir: &Path, input: &[u8]) -> Option<Vec<PathBuf>> {
     let mut histories: Vec<PathBuf> = std::fs::read_dir(dir).ok()?.flatten().map(|entry| entry.path()).collect();
     histories.sort();
     histories.into_iter().find_map(|history| {
-        let mut files = crate::replay::collect_inputs(&[history]).ok()?;
+        let mut files: Vec<PathBuf> = std::fs::read_dir(history).ok()?.flatten().map(|entry| entry.path()).filter(|path| path.is_file()).collect();
+        files.sort();
         let last = files.pop()?;
         (std::fs::read(&last).ok()? == input).then_some(files)
     })
