@@ -17,9 +17,9 @@ if [ -z "${PR_TESTS_DONE:-}" ]; then
 fi
 harness=${CARGO_TARGET_DIR:-target}/debug/harness
 
-fuzz_target_dir=${SUITE_FUZZ_TARGET_DIR:-targets/target}
+fuzz_target_dir=${SUITE_FUZZ_TARGET_DIR:-embedders/reference/fuzz/target}
 echo "== fuzz targets: one build, a short run of each with a fixed seed"
-cargo fuzz build -s none --fuzz-dir targets --target-dir "$fuzz_target_dir"
+cargo fuzz build -s none --fuzz-dir embedders/reference/fuzz --target-dir "$fuzz_target_dir"
 # `harness run` is what users run: the target's seeds, dictionary and default
 # libFuzzer flags (-entropic=0 for the slower layers), then triage; it exits 1
 # on a finding and 2 when it could not fuzz.
@@ -42,7 +42,7 @@ done
 # a finding too: a generator that strays past what the profile enables shows here.
 echo "== the seeds under the production profile"
 for target in "${targets[@]}"; do
-  "$harness" repro --profile production "$target" "corpus/$target" | tail -n 1
+  "$harness" repro --profile production "$target" "embedders/reference/corpus/$target" | tail -n 1
 done
 
 echo "== coverage of the seed corpora against ci/coverage-floor.json"

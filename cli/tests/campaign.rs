@@ -161,7 +161,7 @@ fn a_crash_that_no_replay_reproduces_is_still_reported_and_fails_the_campaign() 
     assert_eq!(lost["signature"]["location"], "not reproduced", "{lost}");
     let inputs = lost["inputs"].as_array().unwrap();
     assert!(!inputs.is_empty() && inputs.iter().all(|input| Path::new(input.as_str().unwrap()).is_file()), "inputs kept: {lost}");
-    assert!(lost["reproduce"].as_str().unwrap().starts_with("SUITE_PROFILE=fuzzing cargo fuzz run -s none --fuzz-dir targets selftest "), "{lost}");
+    assert!(lost["reproduce"].as_str().unwrap().starts_with("SUITE_PROFILE=fuzzing cargo fuzz run -s none --fuzz-dir embedders/reference/fuzz selftest "), "{lost}");
 
     let report = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
     assert!(report.contains("not reproduced") && !report.contains("No crash, hang or out-of-memory was found"), "{report}");

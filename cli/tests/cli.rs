@@ -28,7 +28,7 @@ fn list_names_every_target_with_its_embedder() {
 
 #[test]
 fn repro_of_the_seed_corpus_prints_a_line_per_file_and_exits_0() {
-    let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus/raw_bytes");
+    let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../embedders/reference/corpus/raw_bytes");
     let output = harness(&["repro", "raw_bytes", seeds.to_str().unwrap()]);
     let text = stdout(&output);
     assert!(output.status.success(), "{text}");
@@ -122,7 +122,7 @@ fn repro_replays_structured_inputs_and_refuses_a_file_in_the_wrong_form() {
 
 #[test]
 fn output_into_a_closed_pipe_ends_quietly() {
-    let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus/raw_bytes");
+    let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../embedders/reference/corpus/raw_bytes");
     let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
         .args(["repro", "raw_bytes", seeds.to_str().unwrap()])
         .stdout(std::process::Stdio::piped())
@@ -183,7 +183,7 @@ fn the_profile_decides_which_wasm_features_the_loader_accepts() {
 #[test]
 fn the_regressions_replay_quietly_in_the_binary_that_counts_the_host_heap() {
     // `cargo test` binaries do not count the heap; `harness` does, as the fuzz targets do.
-    let regressions = Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus/regressions/host_calls");
+    let regressions = Path::new(env!("CARGO_MANIFEST_DIR")).join("../embedders/reference/regressions/host_calls");
     for (kind, folder) in [("fuzz", regressions.clone()), ("commands", regressions.join("commands"))] {
         let files: Vec<_> = std::fs::read_dir(&folder).unwrap().map(|entry| entry.unwrap().path()).filter(|path| path.is_file()).collect();
         let mut args = vec!["repro", "host_calls", "--input-kind", kind];

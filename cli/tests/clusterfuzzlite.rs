@@ -64,7 +64,7 @@ fn build_sh_fills_out_with_runnable_targets_options_dictionaries_and_seeds() {
             let (name, value) = option.split_once('=').unwrap();
             assert!(asan.contains(&format!("{name} = {value}")), "{target}: {name} missing from\n{options}");
         }
-        let dictionary = repo().join(format!("targets/dictionaries/{target}.dict"));
+        let dictionary = repo().join(format!("harness/dictionaries/{target}.dict"));
         if dictionary.exists() {
             assert!(options.contains(&format!("dict = {target}.dict")), "{options}");
             assert_eq!(std::fs::read(out.join(format!("{target}.dict"))).unwrap(), std::fs::read(&dictionary).unwrap());
@@ -74,7 +74,7 @@ fn build_sh_fills_out_with_runnable_targets_options_dictionaries_and_seeds() {
         let listing = Command::new("python3").args(["-m", "zipfile", "-l"]).arg(&seeds).output().unwrap();
         assert!(listing.status.success(), "{target}: seed zip unreadable");
         let entries = String::from_utf8_lossy(&listing.stdout).lines().skip(1).count();
-        assert_eq!(entries, files_in(&repo().join("corpus").join(target)), "{target}: one zip entry per seed");
+        assert_eq!(entries, files_in(&repo().join("embedders/reference/corpus").join(target)), "{target}: one zip entry per seed");
 
         // Each binary runs its seeds (unpacked from the zip) and some mutations.
         let corpus = work.join(target);

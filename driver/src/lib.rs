@@ -69,7 +69,7 @@ enum Command {
     Campaign(commands::campaign::Args),
     /// Classify, group, minimize and check the artifacts of a campaign or folder.
     Triage(commands::triage::Args),
-    /// Copy a finding's minimized input into corpus/regressions/ for cargo test.
+    /// Copy a finding's minimized input into its embedder's regressions/ for cargo test.
     Promote(commands::promote::Args),
     /// Rewrite a campaign's REPORT.md from its summary.json.
     Report(commands::report::Args),

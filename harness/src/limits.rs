@@ -89,7 +89,7 @@ pub fn run(embedder: &dyn Embedder, limits: &Limits, module: &[u8], request: &[u
 /// busy 2-core machine's scheduling. The deadline itself, and at least a
 /// second: generous, since libFuzzer's per-input timeout (10 s) is the
 /// backstop it replaces; the seeds and the campaigns in REPORT.md and
-/// findings/extism/REPORT.md ran under it, with both cores busy, without
+/// embedders/extism/findings/REPORT.md ran under it, with both cores busy, without
 /// it firing.
 pub fn tolerance(deadline: Duration) -> Duration {
     Duration::from_secs(1).max(deadline)

@@ -168,12 +168,13 @@ pub fn resident_mb() -> Option<u64> {
     Some(pages * 4096 / (1 << 20))
 }
 
-/// Replays the regression inputs of `target` kept under `regressions`: fuzz
-/// inputs in `<target>/`, inputs in its structured form in
-/// `<target>/<form>/` (what `harness promote` writes); returns each with its
-/// verdict. An input not in the form its folder names is an error.
-pub fn replay_regressions(target: &'static Target, regressions: &Path) -> Result<Vec<(PathBuf, Verdict)>> {
-    let dir = regressions.join(target.name);
+/// Replays the regression inputs of `target` in the repository at `repo`
+/// ([`Target::regressions`]): fuzz inputs in that folder, inputs in its
+/// structured form in `<form>/` below it (what `harness promote` writes);
+/// returns each with its verdict. An input not in the form its folder names
+/// is an error.
+pub fn replay_regressions(target: &'static Target, repo: &Path) -> Result<Vec<(PathBuf, Verdict)>> {
+    let dir = repo.join(target.regressions());
     let mut verdicts = Vec::new();
     for kind in std::iter::once(InputKind::Fuzz).chain(target.structured()) {
         let dir = if kind == InputKind::Fuzz { dir.clone() } else { dir.join(kind.name()) };

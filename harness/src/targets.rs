@@ -2,6 +2,8 @@
 //! embedder's crate lists its four with [`Target::layers`]; the CLI and the
 //! fuzz targets take them from there.
 
+use std::path::{Path, PathBuf};
+
 use crate::forms::{self, InputKind};
 use crate::report::Report;
 use crate::subject::Subject;
@@ -150,7 +152,9 @@ pub struct Target {
     pub name: &'static str,
     /// The embedder it fuzzes (`reference`, `extism`), or `suite` for `selftest`.
     pub embedder: &'static str,
-    /// The cargo-fuzz package that builds it, relative to the repository.
+    /// The cargo-fuzz package that builds it, relative to the repository:
+    /// `fuzz/` in the embedder's folder, which holds the target's seeds
+    /// ([`Target::seeds`]) and regression inputs ([`Target::regressions`]).
     pub fuzz_dir: &'static str,
     /// Path fragments that pick the embedder's own sources out of a coverage
     /// report (`loader/src/`), which reports list first.
@@ -227,9 +231,37 @@ impl Target {
         self.layer().map_or(&[], Layer::libfuzzer_defaults)
     }
 
-    /// The name of its dictionary in `targets/dictionaries/` (its layer's, or `selftest`).
-    pub fn dictionary(&self) -> &'static str {
-        self.layer().map_or("selftest", Layer::name)
+    /// Its libFuzzer dictionary, if it has one: a file name and the text.
+    /// Dictionaries belong to layers, not embedders, and ship with this crate.
+    pub fn dictionary(&self) -> Option<(&'static str, &'static str)> {
+        match self.layer() {
+            Some(Layer::RawBytes) => Some(("raw_bytes.dict", include_str!("../dictionaries/raw_bytes.dict"))),
+            Some(_) => None,
+            None => Some(("selftest.dict", include_str!("../dictionaries/selftest.dict"))),
+        }
+    }
+
+    /// The embedder's folder, relative to the repository: the one holding
+    /// the fuzz package (the repository itself for a package at `fuzz/`).
+    pub fn folder(&self) -> &'static Path {
+        Path::new(self.fuzz_dir).parent().unwrap_or(Path::new(""))
+    }
+
+    /// Its checked-in seeds, relative to the repository: `<folder>/corpus/<name>/`.
+    pub fn seeds(&self) -> PathBuf {
+        self.folder().join("corpus").join(self.name)
+    }
+
+    /// Its regression inputs, relative to the repository, which the
+    /// embedder's tests replay: `<folder>/regressions/<name>/`.
+    pub fn regressions(&self) -> PathBuf {
+        self.folder().join("regressions").join(self.name)
+    }
+
+    /// The folder of its inputs under `repo`: `<corpora>/<name>/` when a
+    /// folder of corpora is given (such as a campaign's `corpus/`), else its seeds.
+    pub fn inputs(&self, repo: &Path, corpora: Option<&Path>) -> PathBuf {
+        corpora.map_or_else(|| repo.join(self.seeds()), |corpora| corpora.join(self.name))
     }
 
     /// The structured form of its input, if it has one.
@@ -301,7 +333,7 @@ impl Target {
 
 /// The target that tests the suite itself, in no default campaign.
 pub const SELFTEST: Target =
-    Target { name: "selftest", embedder: "suite", fuzz_dir: "targets", sources: &[], in_default_campaign: false, fuzzes: Fuzzes::SelfTest };
+    Target { name: "selftest", embedder: "suite", fuzz_dir: "embedders/reference/fuzz", sources: &[], in_default_campaign: false, fuzzes: Fuzzes::SelfTest };
 
 /// The target called `name` among `targets`, or an error listing the names.
 pub fn find<'a>(targets: &[&'a Target], name: &str) -> Result<&'a Target, String> {
@@ -309,4 +341,32 @@ pub fn find<'a>(targets: &[&'a Target], name: &str) -> Result<&'a Target, String
         let names: Vec<&str> = targets.iter().map(|target| target.name).collect();
         format!("unknown target `{name}`; the targets are: {}", names.join(", "))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_targets_seeds_and_regressions_live_beside_its_fuzz_package() {
+        let in_repository = Target { fuzz_dir: "embedders/mine/fuzz", name: "mine_raw_bytes", ..SELFTEST };
+        assert_eq!(in_repository.folder(), Path::new("embedders/mine"));
+        assert_eq!(in_repository.seeds(), Path::new("embedders/mine/corpus/mine_raw_bytes"));
+        assert_eq!(in_repository.regressions(), Path::new("embedders/mine/regressions/mine_raw_bytes"));
+        let at_the_root = Target { fuzz_dir: "fuzz", ..in_repository };
+        assert_eq!(at_the_root.seeds(), Path::new("corpus/mine_raw_bytes"));
+        assert_eq!(at_the_root.inputs(Path::new("/repo"), None), Path::new("/repo/corpus/mine_raw_bytes"));
+        assert_eq!(at_the_root.inputs(Path::new("/repo"), Some(Path::new("/c/corpus"))), Path::new("/c/corpus/mine_raw_bytes"));
+    }
+
+    #[test]
+    fn dictionaries_belong_to_layers() {
+        fn never_built() -> &'static Subject {
+            unreachable!("a dictionary needs no subject")
+        }
+        let of = |layer| Target { fuzzes: Fuzzes::Layer(layer, never_built), ..SELFTEST }.dictionary().map(|(name, _)| name);
+        assert_eq!(of(Layer::RawBytes), Some("raw_bytes.dict"));
+        assert_eq!(of(Layer::HostCalls), None);
+        assert!(SELFTEST.dictionary().is_some_and(|(name, text)| name == "selftest.dict" && text.contains("\"crash\"")));
+    }
 }

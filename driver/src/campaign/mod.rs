@@ -22,7 +22,7 @@ use summary::{BenchFigures, Summary, TargetSummary};
 /// Everything a campaign needs to know.
 #[derive(Clone, Debug)]
 pub struct Settings {
-    /// The repository root (seeds, dictionaries, the cargo-fuzz package).
+    /// The repository root (each target's seeds and cargo-fuzz package).
     pub repo: PathBuf,
     /// Targets to fuzz, in order.
     pub targets: Vec<&'static Target>,
@@ -73,6 +73,10 @@ impl Layout {
     pub fn log(&self, target: &str) -> PathBuf {
         self.root.join("logs").join(format!("{target}.log"))
     }
+    /// The file libFuzzer reads a dictionary named `name` from.
+    pub fn dictionary(&self, name: &str) -> PathBuf {
+        self.root.join("dictionaries").join(name)
+    }
     /// `summary.json`.
     pub fn summary(&self) -> PathBuf {
         self.root.join("summary.json")
@@ -115,15 +119,24 @@ fn fuzz_target(settings: &Settings, layout: &Layout, target: &'static Target, ti
     libfuzzer::recover_corpus(&corpus);
     let count = |dir: &Path| std::fs::read_dir(dir).map(|entries| entries.count()).unwrap_or(0);
     let corpus_before = count(&corpus);
-    let seeds: Vec<PathBuf> = [settings.repo.join("corpus").join(target.name)].into_iter().filter(|dir| dir.is_dir()).collect();
-    let dictionary = settings.repo.join("targets/dictionaries").join(format!("{}.dict", target.dictionary()));
+    let seeds: Vec<PathBuf> = [target.inputs(&settings.repo, None)].into_iter().filter(|dir| dir.is_dir()).collect();
+    let dictionary = match target.dictionary() {
+        Some((name, text)) => {
+            let file = layout.dictionary(name);
+            let parent = file.parent().unwrap_or(&settings.out);
+            std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+            std::fs::write(&file, text).with_context(|| format!("cannot write {}", file.display()))?;
+            Some(file)
+        }
+        None => None,
+    };
     let job = FuzzJob {
         target: target.name.to_owned(),
         fuzz_dir: target.fuzz_dir.to_owned(),
         corpus: corpus.clone(),
         seeds: seeds.clone(),
         artifacts: layout.artifacts(target.name),
-        dictionary: dictionary.is_file().then_some(dictionary),
+        dictionary,
         time,
         jobs: settings.jobs,
         limits: settings.limits,

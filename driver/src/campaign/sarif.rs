@@ -72,6 +72,7 @@ fn location(finding: &Finding) -> (String, u64, u64) {
     let file = parts.next();
     match (file, line, column) {
         (Some(file), Some(line), Some(column)) if !file.starts_with('/') => (file.to_owned(), line, column),
-        _ => (format!("targets/fuzz_targets/{}.rs", finding.target), 1, 1),
+        _ if !finding.fuzz_target.is_empty() => (finding.fuzz_target.clone(), 1, 1),
+        _ => (finding.target.clone(), 1, 1),
     }
 }

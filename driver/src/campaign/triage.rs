@@ -205,6 +205,15 @@ pub struct Finding {
     /// (for [`Reproduction::AfterPreceding`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub preceding: Vec<PathBuf>,
+    /// The fuzz target's source file, relative to the repository: where
+    /// SARIF places a finding whose panic site is outside the repository.
+    #[serde(default)]
+    pub fuzz_target: String,
+}
+
+/// The source file of `target`'s fuzz target, relative to the repository.
+fn fuzz_target_source(target: &Target) -> String {
+    format!("{}/fuzz_targets/{}.rs", target.fuzz_dir, target.name)
 }
 
 /// How triage reproduced a finding.
@@ -373,8 +382,6 @@ fn keep_sequence(target: &Target, inputs: Vec<PathBuf>, sequence: Sequence, find
     // Apart from a group of the same signature that replays alone.
     let folder = findings_dir.join(format!("{}-{}-after-preceding", target.name, sequence.signature.id()));
     let kept = keep_inputs(&folder, &inputs)?;
-    let smallest = smallest(&kept)?;
-    let size = std::fs::metadata(&smallest).map(|meta| meta.len() as usize).unwrap_or(0);
     let preceding_dir = folder.join("preceding");
     let _ = std::fs::remove_dir_all(&preceding_dir);
     std::fs::create_dir_all(&preceding_dir).with_context(|| format!("cannot create {}", preceding_dir.display()))?;
@@ -384,25 +391,45 @@ fn keep_sequence(target: &Target, inputs: Vec<PathBuf>, sequence: Sequence, find
         std::fs::copy(input, &copy).with_context(|| format!("cannot copy {}", input.display()))?;
         preceding.push(copy);
     }
-    let reproduce = format!("{} {}", reproduce_command(target.name, InputKind::Fuzz, &preceding_dir), smallest.display());
-    let finding = Finding {
-        target: target.name.to_owned(),
-        signature: sequence.signature,
-        message: sequence.message,
-        inputs: kept,
-        minimized: smallest,
-        size_before: size,
-        form: InputKind::Fuzz,
-        form_size_before: size,
-        size_after: size,
-        commands: None,
-        deterministic: false,
-        reproduced: Reproduction::AfterPreceding,
-        reproduce,
-        preceding,
-    };
+    let reproduce = |smallest: &Path| format!("{} {}", reproduce_command(target.name, InputKind::Fuzz, &preceding_dir), smallest.display());
+    let found = AsFound { signature: sequence.signature, message: sequence.message, reproduced: Reproduction::AfterPreceding, preceding };
+    let finding = found.finding(target, kept, reproduce)?;
     write_finding(&folder, &finding)?;
     Ok(finding)
+}
+
+/// A group recorded as found, not minimized: its smallest artifact stands for it.
+struct AsFound {
+    signature: Signature,
+    message: String,
+    reproduced: Reproduction,
+    preceding: Vec<PathBuf>,
+}
+
+impl AsFound {
+    /// The finding of `target` with the artifacts `kept`, reproduced by the
+    /// command `reproduce` makes of the smallest.
+    fn finding(self, target: &Target, kept: Vec<PathBuf>, reproduce: impl FnOnce(&Path) -> String) -> Result<Finding> {
+        let smallest = smallest(&kept)?;
+        let size = std::fs::metadata(&smallest).map(|meta| meta.len() as usize).unwrap_or(0);
+        Ok(Finding {
+            target: target.name.to_owned(),
+            signature: self.signature,
+            message: self.message,
+            inputs: kept,
+            reproduce: reproduce(&smallest),
+            minimized: smallest,
+            size_before: size,
+            form: InputKind::Fuzz,
+            form_size_before: size,
+            size_after: size,
+            commands: None,
+            deterministic: false,
+            reproduced: self.reproduced,
+            preceding: self.preceding,
+            fuzz_target: fuzz_target_source(target),
+        })
+    }
 }
 
 /// Groups of artifacts that replay did not reproduce: by the signature the
@@ -458,32 +485,12 @@ fn keep_group(
 ) -> Result<Finding> {
     let folder = findings_dir.join(format!("{}-{}", target.name, signature.id()));
     let kept = keep_inputs(&folder, &inputs)?;
-    let smallest = smallest(&kept)?;
-    let size = std::fs::metadata(&smallest).map(|meta| meta.len() as usize).unwrap_or(0);
     let sanitizer = settings.fuzz_build.as_ref().map_or("none", |build| build.sanitizer.name());
     let profile = Profile::current().unwrap_or_default();
-    let reproduce = format!(
-        "{PROFILE_VAR}={profile} cargo fuzz run -s {sanitizer} --fuzz-dir {} {} {}",
-        target.fuzz_dir,
-        target.name,
-        smallest.display()
-    );
-    let finding = Finding {
-        target: target.name.to_owned(),
-        signature,
-        message,
-        inputs: kept,
-        minimized: smallest,
-        size_before: size,
-        form: InputKind::Fuzz,
-        form_size_before: size,
-        size_after: size,
-        commands: None,
-        deterministic: false,
-        reproduced,
-        reproduce,
-        preceding: Vec::new(),
+    let reproduce = |smallest: &Path| {
+        format!("{PROFILE_VAR}={profile} cargo fuzz run -s {sanitizer} --fuzz-dir {} {} {}", target.fuzz_dir, target.name, smallest.display())
     };
+    let finding = AsFound { signature, message, reproduced, preceding: Vec::new() }.finding(target, kept, reproduce)?;
     write_finding(&folder, &finding)?;
     Ok(finding)
 }
@@ -566,6 +573,7 @@ fn triage_group(
         reproduced: Reproduction::InProcess,
         reproduce,
         preceding: Vec::new(),
+        fuzz_target: fuzz_target_source(target),
     };
     write_finding(&folder, &finding)?;
     Ok(finding)
@@ -651,6 +659,7 @@ mod tests {
             reproduced: Reproduction::InProcess,
             reproduce: reproduce_command("host_calls", InputKind::Commands, Path::new("f/minimized")),
             preceding: Vec::new(),
+            fuzz_target: String::new(),
         };
         assert_eq!(finding.sizes(), "600 B fuzz input; commands 24 → 2 (2134 → 164 B)");
         assert_eq!(finding.reproduce, "cargo harness repro --profile fuzzing host_calls --input-kind commands f/minimized");
@@ -685,6 +694,7 @@ mod tests {
             reproduced,
             reproduce: String::new(),
             preceding: Vec::new(),
+            fuzz_target: String::new(),
         };
         assert_eq!(finding(true, Reproduction::InProcess).reproducibility(), "deterministic");
         assert_eq!(finding(false, Reproduction::InProcess).reproducibility(), "flaky");

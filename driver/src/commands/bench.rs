@@ -26,7 +26,7 @@ pub struct Args {
     /// Inputs to generate from the seeds (mutations) and from nothing (random bytes), beside the seeds.
     #[arg(long, default_value_t = 500)]
     generated: usize,
-    /// Take the inputs of target T from <corpus>/T (a campaign's corpus folder) instead of its seeds.
+    /// Take the inputs of target T from <corpus>/T (a campaign's corpus folder) instead of its seeds (<embedder>/corpus/T).
     #[arg(long)]
     corpus: Option<PathBuf>,
     /// Where to write the table as JSON [default: bench.json in the current folder].
@@ -42,12 +42,12 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     } else {
         args.targets.iter().map(|name| super::target(name)).collect::<Result<_>>()?
     };
-    let corpus = args.corpus.clone().unwrap_or_else(|| super::repo_root().join("corpus"));
+    let repo = super::repo_root();
     let mut rows = Vec::new();
     let (profile, commit, machine) = (contract::Profile::current().map_err(anyhow::Error::msg)?.name(), commit(), machine());
     eprintln!("bench: {} target(s), {} each; the layer and its bare work alternate on the same inputs", targets.len(), args.time);
     for target in targets {
-        let inputs = inputs_of(target, &corpus, args.generated)?;
+        let inputs = inputs_of(target, &target.inputs(&repo, args.corpus.as_deref()), args.generated)?;
         eprintln!("  {}: {} inputs ...", target.name, inputs.len());
         let measured = bench::measure_on_thread(target, inputs, time, |execs| eprint!("\r    {execs} execs")).map_err(anyhow::Error::msg)?;
         eprintln!();
@@ -86,10 +86,9 @@ fn machine() -> String {
     format!("{model}, {cores} cores")
 }
 
-/// The seeds of `target` under `corpus` and `generated` inputs made from them.
-fn inputs_of(target: &Target, corpus: &Path, generated: usize) -> Result<Vec<Vec<u8>>> {
-    let dir = corpus.join(target.name);
-    let seeds = if dir.is_dir() { replay::read_inputs(std::slice::from_ref(&dir))? } else { Vec::new() };
+/// The inputs of `target` in `dir` and `generated` inputs made from them.
+fn inputs_of(target: &Target, dir: &Path, generated: usize) -> Result<Vec<Vec<u8>>> {
+    let seeds = if dir.is_dir() { replay::read_inputs(&[dir.to_path_buf()])? } else { Vec::new() };
     if seeds.is_empty() && generated == 0 {
         bail!("no inputs for `{}`: {} holds none and --generated is 0", target.name, dir.display());
     }

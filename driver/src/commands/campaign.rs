@@ -58,7 +58,7 @@ fn add_coverage(settings: &campaign::Settings, llvm: LlvmTools, summary: &mut Su
     let coverage_settings = coverage::Settings {
         repo: settings.repo.clone(),
         targets: settings.targets.clone(),
-        corpus: settings.out.join("corpus"),
+        corpus: Some(settings.out.join("corpus")),
         out: settings.out.join("coverage"),
         build: settings.build.clone(),
         llvm,

@@ -15,7 +15,7 @@ use super::say;
 pub struct Args {
     /// Targets whose corpora are replayed [default: the reference embedder's four layers].
     targets: Vec<String>,
-    /// Folder holding one corpus folder per target, such as a campaign's corpus/ [default: corpus/, the seeds].
+    /// Folder holding one corpus folder per target, such as a campaign's corpus/ [default: each target's seeds, <embedder>/corpus/<target>/].
     #[arg(long)]
     corpus: Option<PathBuf>,
     /// Where the HTML, lcov and JSON reports go [default: coverage/].
@@ -62,12 +62,12 @@ pub fn run(args: &Args) -> Result<ExitCode> {
 fn settings(args: &Args) -> Result<coverage::Settings> {
     let repo = super::repo_root();
     let targets = super::targets_named(&args.targets)?;
-    let corpus = args.corpus.clone().unwrap_or_else(|| repo.join("corpus"));
-    if !corpus.is_dir() {
+    let corpus = args.corpus.clone();
+    if let Some(corpus) = corpus.as_ref().filter(|corpus| !corpus.is_dir()) {
         bail!("--corpus {}: not a folder", corpus.display());
     }
     for target in &targets {
-        coverage::count_inputs(&corpus.join(target.name))?;
+        coverage::count_inputs(&target.inputs(&repo, corpus.as_deref()))?;
     }
     let build = super::fuzzing::fuzz_build(args.target_dir.clone(), Sanitizer::None);
     build.check_tools()?;
@@ -85,7 +85,7 @@ fn check_floor(path: &Path, reports: &[ReportCoverage], update: bool) -> Result<
         .ok_or_else(|| anyhow!("no combined report"))?;
     let command = format!("cargo harness coverage --floor {} --update-floor", path.display());
     if update {
-        let floor = Floor { loader_lines_percent: floor::rounded(measured), measured_on: "the seed corpora of the four layers (corpus/)".to_owned() };
+        let floor = Floor { loader_lines_percent: floor::rounded(measured), measured_on: "the seed corpora of the four layers (embedders/reference/corpus/)".to_owned() };
         floor.write(path)?;
         say(format!("coverage floor {} set to {:.1}% of the loader's lines", path.display(), floor.loader_lines_percent))?;
         return Ok(ExitCode::SUCCESS);

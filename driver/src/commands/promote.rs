@@ -16,13 +16,15 @@ pub struct Args {
     finding: PathBuf,
 }
 
-/// Copies the minimized input to `corpus/regressions/<target>/<signature id>`,
-/// or to `corpus/regressions/<target>/<form>/` for an input in a structured form.
+/// Copies the minimized input to the target's regression folder,
+/// `<embedder>/regressions/<target>/<signature id>`, or to
+/// `<embedder>/regressions/<target>/<form>/` for an input in a structured form.
 pub fn run(args: &Args) -> Result<ExitCode> {
     let path = args.finding.join("finding.json");
     let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {} (expected a finding folder)", path.display()))?;
     let finding: Finding = serde_json::from_str(&text).with_context(|| format!("{} is not a finding", path.display()))?;
-    let mut folder = super::repo_root().join("corpus/regressions").join(&finding.target);
+    let target = super::target(&finding.target)?;
+    let mut folder = super::repo_root().join(target.regressions());
     if finding.form != InputKind::Fuzz {
         folder.push(finding.form.name());
     }

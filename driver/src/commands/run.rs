@@ -17,7 +17,7 @@ pub struct Args {
     /// How long to fuzz, e.g. 90s, 10m, 8h.
     #[arg(long, default_value = "24h")]
     time: String,
-    /// Folder for the corpus, artifacts and log [default: targets/runs/<target>].
+    /// Folder for the corpus, artifacts and log [default: runs/<target> beside its fuzz package].
     #[arg(long)]
     out: Option<PathBuf>,
     #[command(flatten)]
@@ -28,7 +28,7 @@ pub struct Args {
 pub fn run(args: &Args) -> Result<ExitCode> {
     let target = super::target(&args.target)?;
     let time = parse_time(&args.time)?;
-    let out = args.out.clone().unwrap_or_else(|| super::repo_root().join("targets/runs").join(target.name));
+    let out = args.out.clone().unwrap_or_else(|| super::repo_root().join(target.fuzz_dir).join("runs").join(target.name));
     let settings = args.options.settings(vec![target], time, out.clone())?;
     let summary = campaign::run(&settings)?;
     let layout = Layout::new(&out);

@@ -36,8 +36,9 @@ pub struct Settings {
     pub repo: PathBuf,
     /// Targets whose corpora are replayed.
     pub targets: Vec<&'static Target>,
-    /// A folder holding one corpus folder per target (`<corpus>/<target>/`).
-    pub corpus: PathBuf,
+    /// A folder holding one corpus folder per target (`<corpus>/<target>/`),
+    /// or `None` for each target's seeds.
+    pub corpus: Option<PathBuf>,
     /// Where the reports go.
     pub out: PathBuf,
     /// The fuzz build (its coverage twin is built beside it).
@@ -55,7 +56,7 @@ pub fn run(settings: &Settings) -> Result<Vec<ReportCoverage>> {
     let mut profiles = Vec::new();
     let mut binaries = Vec::new();
     for target in &settings.targets {
-        let corpus = settings.corpus.join(target.name);
+        let corpus = target.inputs(&settings.repo, settings.corpus.as_deref());
         let inputs = count_inputs(&corpus)?;
         let out = settings.out.join(target.name);
         create_dir(&out)?;

@@ -13,8 +13,8 @@ use super::log::{FindingKind, FuzzerLog, Status};
 pub use harness::replay::Limits;
 
 /// Where and how the fuzz targets are built: each cargo-fuzz package of the
-/// repository (`targets/` for the reference embedder, one per other
-/// embedder) into one cargo target directory.
+/// repository (`embedders/<name>/fuzz/`, one per embedder) into one cargo
+/// target directory.
 #[derive(Clone, Debug)]
 pub struct Build {
     /// The repository, which holds the cargo-fuzz packages.

@@ -1,11 +1,11 @@
-//! Extism 1.30's findings written up in `findings/extism/`: each reproducer
+//! Extism 1.30's findings written up in `embedders/extism/findings/`: each reproducer
 //! still shows its behaviour when known defects are reported (as `harness
 //! repro --report-known` replays it), and campaigns pass over it otherwise,
 //! labelled `known:<id>`. When a newer Extism changes one, its test here
 //! fails: then the finding is closed and its entry leaves
 //! `abi::KNOWN_DEFECTS`. The verdict on each (defect, or a note on
 //! behaviour Extism chose, whose test checks the note is still true) is in
-//! its write-up and in `findings/extism/REPORT.md`.
+//! its write-up and in `embedders/extism/findings/REPORT.md`.
 
 use std::os::unix::process::ExitStatusExt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -21,7 +21,7 @@ use harness::embedder::{self, Store};
 use harness::memory_probe::resources::{Declared, Place, REQUEST, Resource, ResourceModule, check_sizes};
 
 fn findings() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../findings/extism")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("findings")
 }
 
 /// The reproducer of finding `id`, checked against its WAT source.
@@ -55,7 +55,7 @@ fn every_known_defect_has_a_write_up_and_a_reproducer() {
     for defect in KNOWN_DEFECTS {
         let id = defect.id();
         let write_up = std::fs::read_to_string(findings().join(format!("{id}.md"))).unwrap_or_default();
-        assert!(write_up.contains("Extism 1.30.0") && write_up.contains("## Suggested fix"), "findings/extism/{id}.md");
+        assert!(write_up.contains("Extism 1.30.0") && write_up.contains("## Suggested fix"), "embedders/extism/findings/{id}.md");
         reproducer(id);
     }
 }

@@ -15,7 +15,7 @@ use harness::replay::{self, Limits, Verdict};
 use harness::{Layer, Target};
 
 fn corpus(target: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../corpus").join(target)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus").join(target)
 }
 
 fn target(layer: Layer) -> &'static Target {
@@ -62,7 +62,7 @@ fn raw_bytes_seeds_reach_the_stages_they_were_written_for() {
 
 #[test]
 fn a_call_that_ended_with_an_error_reached_a_host_call() {
-    let failing = module(include_str!("../../../corpus/wat/extism/error_set.wat"));
+    let failing = module(include_str!("../corpus/wat/error_set.wat"));
     let outcome = embedder::run(&*subject().embedder, &failing, b"", &Store::new());
     assert!(matches!(outcome.end, End::Error(_)), "{}", outcome.end);
     assert_eq!(outcome.stage, Stage::HostCall, "only an import (here error_set) ends a call with an error");
@@ -70,16 +70,16 @@ fn a_call_that_ended_with_an_error_reached_a_host_call() {
 
 #[test]
 fn extism_answers_echo_and_refuses_unknown_imports_and_a_missing_entry() {
-    let echo = module(include_str!("../../../corpus/wat/extism/echo.wat"));
+    let echo = module(include_str!("../corpus/wat/echo.wat"));
     let outcome = embedder::run(&*subject().embedder, &echo, b"ping", &Store::new());
     assert_eq!((outcome.end, outcome.response.as_slice()), (End::Ok, &b"ping"[..]));
-    let unknown = module(include_str!("../../../corpus/wat/extism/abi_unknown_import.wat"));
+    let unknown = module(include_str!("../corpus/wat/abi_unknown_import.wat"));
     let rejection = subject().embedder.load(&unknown, &Store::new()).err().unwrap();
     assert_eq!(rejection.stage, Stage::AbiCheck, "{rejection}");
-    let no_run = module(include_str!("../../../corpus/wat/extism/abi_no_run.wat"));
+    let no_run = module(include_str!("../corpus/wat/abi_no_run.wat"));
     let outcome = embedder::run(&*subject().embedder, &no_run, b"", &Store::new());
     assert_eq!(outcome.stage, Stage::AbiCheck, "{}", outcome.end);
-    let error = module(include_str!("../../../corpus/wat/extism/error_set.wat"));
+    let error = module(include_str!("../corpus/wat/error_set.wat"));
     assert_eq!(embedder::run(&*subject().embedder, &error, b"", &Store::new()).end, End::Error("no".to_owned()));
 }
 
@@ -97,7 +97,7 @@ fn layer_1_fires_on_an_extism_that_accepts_an_invalid_module() {
 #[test]
 #[should_panic(expected = "oracle: the embedder let through a module that breaks the ABI")]
 fn layer_2_fires_on_an_extism_that_links_an_unknown_import() {
-    let unknown = module(include_str!("../../../corpus/wat/extism/abi_unknown_import.wat"));
+    let unknown = module(include_str!("../corpus/wat/abi_unknown_import.wat"));
     let outcome = Outcome::ended(Stage::Execute, End::Ok);
     harness::invalid_module::oracle::check_verdict(&unknown, &[], &outcome, &subject().abi);
 }
@@ -105,7 +105,7 @@ fn layer_2_fires_on_an_extism_that_links_an_unknown_import() {
 #[test]
 #[should_panic(expected = "oracle: the embedder refused a valid, ABI-conformant module")]
 fn layer_2_fires_on_an_extism_that_refuses_a_valid_plugin() {
-    let echo = module(include_str!("../../../corpus/wat/extism/echo.wat"));
+    let echo = module(include_str!("../corpus/wat/echo.wat"));
     let outcome = Outcome::ended(Stage::Instantiate, End::LimitExceeded(Resource::Memory));
     harness::invalid_module::oracle::check_verdict(&echo, &[], &outcome, &subject().abi);
 }

@@ -1,5 +1,5 @@
 //! The Extism targets' seeds: the module seeds are the compiled WAT sources
-//! in `corpus/wat/extism/`, and the `extism_host_calls` seeds are command
+//! in `corpus/wat/`, and the `extism_host_calls` seeds are command
 //! lists chosen to call every kernel and host function.
 //! `UPDATE_SEEDS=1 cargo test --workspace --test seeds` rewrites both.
 
@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use extism_embedder::subject;
 
 fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../corpus")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus")
 }
 
 fn updating() -> bool {
@@ -19,7 +19,7 @@ fn updating() -> bool {
 #[test]
 fn every_wat_seed_is_compiled_into_the_raw_bytes_corpus() {
     let mut checked = 0;
-    for entry in std::fs::read_dir(corpus().join("wat/extism")).unwrap() {
+    for entry in std::fs::read_dir(corpus().join("wat")).unwrap() {
         let source = entry.unwrap().path();
         if source.extension().is_none_or(|ext| ext != "wat") {
             continue;
@@ -82,13 +82,13 @@ fn write_host_calls_seeds(dir: &Path) {
     }
 }
 
-/// The inputs of this suite's own mistakes, fixed, in `corpus/regressions/<target>/`
+/// The inputs of this suite's own mistakes, fixed, in `regressions/<target>/`
 /// (and `<target>/<form>/`): each replays without a finding.
 #[test]
 fn regression_inputs_replay_without_findings() {
     let mut replayed = 0;
     for target in &extism_embedder::TARGETS {
-        for (path, verdict) in harness::replay::replay_regressions(target, &corpus().join("regressions")).unwrap() {
+        for (path, verdict) in harness::replay::replay_regressions(target, &Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")).unwrap() {
             assert!(!verdict.is_finding(), "{}: {}", path.display(), verdict.summary());
             replayed += 1;
         }

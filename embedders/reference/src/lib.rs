@@ -44,12 +44,12 @@ pub fn subject_with(policy: Policy) -> Result<Subject, String> {
     Ok(Subject::new(Box::new(embedder), abi, Box::new(host_api::OakHostApi)))
 }
 
-/// The reference embedder's fuzz targets, built by the cargo-fuzz package `targets/`.
+/// The reference embedder's fuzz targets, built by the cargo-fuzz package `embedders/reference/fuzz/`.
 pub static TARGETS: [Target; 4] = Target::layers(
     ["raw_bytes", "invalid_module", "memory_probe", "host_calls"],
     "reference",
     subject,
-    "targets",
+    "embedders/reference/fuzz",
     &["loader/src/"],
     true,
 );

@@ -19,7 +19,7 @@ use reference::host_api::status::Status;
 use reference::subject;
 
 fn seed_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../corpus/host_calls")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/host_calls")
 }
 
 fn every_call_label() -> BTreeSet<String> {

@@ -62,7 +62,7 @@ fn random_inputs_reach_execution_and_wasm_smith_modules_are_rarely_rejected() {
 
 #[test]
 fn seeds_replay_quietly_through_every_oracle_and_reach_execution() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../corpus/memory_probe");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/memory_probe");
     let mut generators = BTreeMap::<String, usize>::new();
     let mut seeds = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {

@@ -8,8 +8,9 @@ use harness::forms::InputKind;
 use harness::replay::{self, Verdict};
 use harness::Target;
 
+/// A seed folder of the reference embedder.
 fn corpus(folder: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../corpus").join(folder)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus").join(folder)
 }
 
 /// The reference target called `name`.
@@ -37,12 +38,12 @@ fn replay_form(name: &str, kind: InputKind, dir: &Path) -> Vec<(PathBuf, Verdict
         .collect()
 }
 
-/// Fuzz inputs in `corpus/regressions/<target>/`, inputs in a target's
-/// structured form in `corpus/regressions/<target>/<form>/`.
+/// Fuzz inputs in `regressions/<target>/`, inputs in a target's
+/// structured form in `regressions/<target>/<form>/`.
 #[test]
 fn regression_inputs_replay_without_findings() {
     for target in &reference::TARGETS {
-        for (path, verdict) in replay::replay_regressions(target, &corpus("regressions")).unwrap() {
+        for (path, verdict) in replay::replay_regressions(target, &Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")).unwrap() {
             assert!(!verdict.is_finding(), "{}: {}", path.display(), verdict.summary());
         }
     }

@@ -5,7 +5,7 @@ use std::path::Path;
 
 #[test]
 fn every_wat_seed_is_compiled_into_the_raw_bytes_corpus() {
-    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../corpus");
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
     let update = std::env::var_os("UPDATE_SEEDS").is_some();
     let mut checked = 0;
     for entry in std::fs::read_dir(corpus.join("wat")).unwrap() {

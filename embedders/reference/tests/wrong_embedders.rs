@@ -318,7 +318,7 @@ fn inputs(layer: Layer, count: usize) -> Vec<Vec<u8>> {
         state ^= state << 17;
         state
     };
-    let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../corpus").join(layer.name());
+    let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus").join(layer.name());
     let seeds = harness::replay::collect_inputs(&[seeds]).unwrap().into_iter().map(|path| std::fs::read(path).unwrap());
     let random = (0..count).map(|_| {
         let len = 16 + (next() % 1500) as usize;

@@ -1,4 +1,4 @@
-//! Reproducer of `findings/extism/unchecked-memory-bytes.md`.
+//! Reproducer of `embedders/extism/findings/unchecked-memory-bytes.md`.
 //!
 //! A plugin calls the kernel's `output_set(1000, 2^64 - 900)`. The kernel's
 //! bounds check computes `1000 + (2^64 - 900) - 1`, which wraps to 99, so it

@@ -1,4 +1,4 @@
-//! Reproducer of `findings/extism/declared-maximum-refused.md`.
+//! Reproducer of `embedders/extism/findings/declared-maximum-refused.md`.
 //!
 //! Each case runs one export of a fresh plugin twice: without
 //! `memory.max_pages`, and with `memory.max_pages` = 16 (1 MiB, far more

@@ -1,4 +1,4 @@
-//! Check for `findings/extism/timeout-excludes-instantiation.md` (a note,
+//! Check for `embedders/extism/findings/timeout-excludes-instantiation.md` (a note,
 //! not a defect): when does Extism 1.30.0 run a plugin's start function, and
 //! does `timeout_ms` (50 ms here, no fuel limit) stop it?
 //!

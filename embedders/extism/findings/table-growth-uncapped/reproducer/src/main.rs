@@ -1,4 +1,4 @@
-//! Reproducer of `findings/extism/table-growth-uncapped.md`.
+//! Reproducer of `embedders/extism/findings/table-growth-uncapped.md`.
 //!
 //! A plugin created with `memory.max_pages` = 256 (16 MiB) runs `table.grow`
 //! by 100,000,000 elements on a funcref table that declares no maximum.

@@ -1,7 +1,7 @@
 ;; Extism finding timeout-excludes-instantiation: a start function that
 ;; counts to 2^31 (seconds of work) is not stopped by `timeout_ms`, because
 ;; Extism instantiates the plugin before it starts the call's timer. One
-;; that never ends (corpus/wat/extism/instantiate_endless_start.wat) hangs a
+;; that never ends (embedders/extism/corpus/wat/instantiate_endless_start.wat) hangs a
 ;; host that relies on the timeout alone.
 (module
   (func $count (local $i i64)
