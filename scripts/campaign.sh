@@ -15,4 +15,17 @@ scripts/setup.sh
 # Extism's targets (and its wasmtime) are built only when asked for.
 features=(--no-default-features)
 case " $* " in *extism*) features=() ;; esac
+# A first run builds wasmtime twice: for the harness binary and, instrumented,
+# for the fuzz targets. Side by side the two builds keep both cores busy
+# where one alone waits on a single large crate.
+prebuild=
+case " $* " in
+  *" --targets"*) ;;
+  *)
+    cargo fuzz build -s none --fuzz-dir embedders/reference/fuzz ${SUITE_FUZZ_TARGET_DIR:+--target-dir "$SUITE_FUZZ_TARGET_DIR"} &
+    prebuild=$!
+    ;;
+esac
+cargo build --quiet --locked -p harness-cli "${features[@]}"
+if [ -n "$prebuild" ]; then wait "$prebuild"; fi
 exec cargo run --quiet --locked -p harness-cli "${features[@]}" -- campaign --time "$budget" "$@"
