@@ -230,3 +230,46 @@ fn random_command_lists_keep_the_model_and_isolation_quiet() {
         harness::host_calls::run(subject(), &data);
     }
 }
+
+/// The resource generator aims at Extism's 64-bit memories (its engine has
+/// memory64 and multi-memory): a memory 1 declared 64-bit at one page grows
+/// at the entry point by each boundary around the memory cap and the
+/// engine's maxima, and runs through layer 3's oracles (the cap on what the
+/// guest saw, between calls) without a finding: growth up to the cap is
+/// granted and answered, growth past it ends the call. `max_pages` bounds growth,
+/// not the initial page, so a memory grown by the cap holds a page more
+/// than it (the known note `max-pages-excludes-initial-memory`, labelled).
+#[test]
+fn a_64_bit_memory_grows_within_the_cap_and_no_further() {
+    use harness::memory_probe::resources::{Declared, Place, Resource as Probed, ResourceModule};
+    let subject = subject();
+    let abi = &subject.abi;
+    let reached = (0..4000u32).any(|seed| {
+        let data: Vec<u8> = (0..64u32).map(|index| (seed.wrapping_mul(2_654_435_761).rotate_left(index) >> 7) as u8).collect();
+        ResourceModule::generate(&mut arbitrary::Unstructured::new(&data), abi).is_ok_and(|module| matches!(module.resource, Probed::Memory64Grow { .. }))
+    });
+    assert!(reached, "the generator never aims at a 64-bit memory");
+    let cap_pages = abi.limits.memory_bytes_or_ceiling() / 65_536;
+    for delta in [1, cap_pages - 2, cap_pages - 1, cap_pages, 65_536, 1 << 32, 1 << 48, (1 << 48) + 1] {
+        let module = ResourceModule {
+            resource: Probed::Memory64Grow { delta },
+            place: Place::Entry,
+            table: Declared { minimum: 1, maximum: None },
+            memory: Declared { minimum: 1, maximum: None },
+            table_ops: true,
+        };
+        wasmparser::Validator::new_with_features(abi.features).validate_all(&module.encode(abi)).unwrap_or_else(|error| panic!("{module}: {error}"));
+        let report = harness::memory_probe::run_resource_module(subject, &module);
+        let answered = module.answered_sizes(&report.outcome.response);
+        if delta > cap_pages {
+            // Refused: Extism's limiter ends the call rather than have `memory.grow` return -1.
+            let refused = report.outcome.end == End::LimitExceeded(Resource::Memory) || answered.is_some_and(|(_, memories)| memories.get(1) == Some(&1));
+            assert!(refused, "{module}: {:?}", report.outcome);
+            continue;
+        }
+        let (_, memories) = answered.unwrap_or_else(|| panic!("{module}: {:?}", report.outcome));
+        assert_eq!(memories.get(1), Some(&(1 + delta)), "{module}: {memories:?}");
+        let labelled = report.labels.iter().any(|label| label == &harness::abi::known::label("max-pages-excludes-initial-memory"));
+        assert_eq!(labelled, delta == cap_pages, "{module}: {:?}", report.labels);
+    }
+}

@@ -213,16 +213,20 @@ fn run_probes(subject: &Subject, u: &mut Unstructured<'_>) -> Report {
     }
 }
 
-/// The resource generator: the module is loaded, called with
-/// [`resources::REQUEST`], with the empty request, and with the first again;
-/// each call checked for the caps on what the guest saw, and the first
-/// against the third for the between-calls oracle.
+/// The resource generator: a module from the input, run as
+/// [`run_resource_module`] runs it.
 fn run_resources(subject: &Subject, u: &mut Unstructured<'_>) -> Report {
+    let module = phase::timed(phase::GENERATE, || resource_module(&subject.abi, u));
+    run_resource_module(subject, &module)
+}
+
+/// A resource module as the layer runs it: loaded, called with
+/// [`resources::REQUEST`], with the empty request, and with the first
+/// again; each call checked for the caps on what the guest saw, and the
+/// first against the third for the between-calls oracle.
+pub fn run_resource_module(subject: &Subject, module: &resources::ResourceModule) -> Report {
     let abi = &subject.abi;
-    let (module, bytes) = phase::timed(phase::GENERATE, || {
-        let module = resource_module(abi, u);
-        (module, module.encode(abi))
-    });
+    let bytes = phase::timed(phase::GENERATE, || module.encode(abi));
     let mut labels = vec![
         "generator:resources".to_owned(),
         format!("resource:{}", module.resource.name()),
@@ -236,7 +240,7 @@ fn run_resources(subject: &Subject, u: &mut Unstructured<'_>) -> Report {
     let mut call = |request: &[u8]| {
         let outcome = crate::limits::invoke_checked(&*loaded, request, None, &abi.limits);
         check_cap(abi, &outcome, uncapped, &mut labels);
-        if let Some(id) = phase::timed(ORACLE_RESOURCE_CAPS, || resources::check_sizes(abi, &module, &outcome, uncapped)) {
+        if let Some(id) = phase::timed(ORACLE_RESOURCE_CAPS, || resources::check_sizes(abi, module, &outcome, uncapped)) {
             add_label(&mut labels, known::label(id));
         }
         outcome

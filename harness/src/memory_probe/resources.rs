@@ -1,7 +1,7 @@
 //! The resource generator (`generator:resources`): one module per input
 //! that makes its host hold one resource at a boundary size (tables,
-//! memories, globals, functions, locals, data and element segments,
-//! exports, types, call depth, operand-stack height), from one place guest
+//! memories, 64-bit memories, globals, functions, locals, data and element
+//! segments, exports, types, call depth, operand-stack height), from one place guest
 //! code runs: the start function, a reactor's `_initialize`, the entry
 //! point, or a callback the host makes into the guest (the ABI's helpers,
 //! such as the reference's `alloc`).
@@ -74,6 +74,7 @@ mod engine {
     pub const EXPORTS: u64 = 100_000;
     pub const TYPES: u64 = 1_000_000;
     pub const PAGES_32: u64 = 65_536;
+    pub const PAGES_64: u64 = 1 << 48;
 }
 
 /// Where the probe runs.
@@ -123,6 +124,12 @@ pub enum Resource {
     Memories {
         /// Memories declared.
         count: u64,
+    },
+    /// A 64-bit memory 1 beside memory 0, declared at one page, grows, then
+    /// every page is written (memory64 and multi-memory).
+    Memory64Grow {
+        /// Pages added.
+        delta: u64,
     },
     /// Mutable globals; the last is set.
     Globals {
@@ -186,6 +193,7 @@ impl Resource {
             Resource::Tables { .. } => "tables",
             Resource::MemoryGrow { .. } => "memory-grow",
             Resource::Memories { .. } => "memories",
+            Resource::Memory64Grow { .. } => "memory64-grow",
             Resource::Globals { .. } => "globals",
             Resource::Functions { .. } => "functions",
             Resource::Locals { .. } => "locals",
@@ -261,7 +269,8 @@ pub fn boundary(u: &mut Unstructured<'_>, caps: &[u64], limit: u64) -> Result<u6
 impl ResourceModule {
     /// A module from `u` for `abi`: the features decide which resources
     /// can be probed (table operations need reference types, several
-    /// memories need multi-memory).
+    /// memories need multi-memory, a 64-bit one memory64 too and an ABI
+    /// that accepts it).
     pub fn generate(u: &mut Unstructured<'_>, abi: &Abi) -> Result<ResourceModule> {
         let limits = &abi.limits;
         let features = abi.features;
@@ -271,6 +280,7 @@ impl ResourceModule {
         let table_ops = features.contains(WasmFeatures::REFERENCE_TYPES);
         let tables_ok = table_ops && features.contains(WasmFeatures::BULK_MEMORY);
         let memories_ok = features.contains(WasmFeatures::MULTI_MEMORY);
+        let memory64_ok = memories_ok && features.contains(WasmFeatures::MEMORY64) && !limits.memory32_unshared_only;
         let bulk = features.contains(WasmFeatures::BULK_MEMORY);
         let table_cap = limits.table_elements_or_ceiling();
         let page_cap = limits.memory_bytes_or_ceiling() / crate::abi::PAGE_BYTES;
@@ -284,6 +294,9 @@ impl ResourceModule {
         }
         if memories_ok {
             kinds.push(3);
+        }
+        if memory64_ok {
+            kinds.push(13);
         }
         let resource = match *u.choose(&kinds)? {
             0 => {
@@ -314,6 +327,7 @@ impl ResourceModule {
             9 => Resource::Recursion { depth: u.arbitrary::<u32>()? | 1, indirect: u.arbitrary()? },
             10 => Resource::Exports { count: count(u, engine::EXPORTS, MAX_COUNT)? },
             11 => Resource::Types { count: count(u, engine::TYPES, MAX_COUNT)? },
+            13 => Resource::Memory64Grow { delta: boundary(u, &[page_cap, engine::PAGES_32, engine::PAGES_64], engine::PAGES_64 + 1)? },
             _ => Resource::OperandStack { height: count(u, MAX_STACK_HEIGHT, MAX_COMPILED)? },
         };
         let places: &[Place] = if abi.io.helpers(REQUEST_AT).is_empty() {
@@ -342,8 +356,14 @@ impl ResourceModule {
     pub fn memories(&self) -> u64 {
         match self.resource {
             Resource::Memories { count } => count,
+            Resource::Memory64Grow { .. } => 2,
             _ => 1,
         }
+    }
+
+    /// Whether memory `index` is a 64-bit one.
+    fn is_memory64(&self, index: u64) -> bool {
+        matches!(self.resource, Resource::Memory64Grow { .. }) && index == 1
     }
 
     /// Tables whose size the entry point answers with.
@@ -559,12 +579,13 @@ fn tables(module: &ResourceModule) -> TableSection {
     tables
 }
 
-/// Memory 0 as declared, and the others of [`Resource::Memories`] at one page.
+/// Memory 0 as declared, and the others of [`Resource::Memories`] or
+/// [`Resource::Memory64Grow`] at one page.
 fn memories(module: &ResourceModule) -> MemorySection {
     let mut memories = MemorySection::new();
     for index in 0..module.memories() {
         let (minimum, maximum) = if index == 0 { (module.memory.minimum, module.memory.maximum) } else { (1, None) };
-        memories.memory(MemoryType { minimum, maximum, memory64: false, shared: false, page_size_log2: None });
+        memories.memory(MemoryType { minimum, maximum, memory64: module.is_memory64(index), shared: false, page_size_log2: None });
     }
     memories
 }
@@ -613,6 +634,10 @@ fn probe_body(module: &ResourceModule, callee: Option<u32>, recursive: u32) -> F
         Resource::Memories { count } => {
             let last = u32::try_from(count.saturating_sub(1)).unwrap_or(0);
             sink.i32_const(1).memory_grow(last).drop();
+        }
+        Resource::Memory64Grow { delta } => {
+            sink.i64_const(delta.cast_signed()).memory_grow(1).drop();
+            sink.i64_const(0).i32_const(0x5a).memory_size(1).i64_const(16).i64_shl().memory_fill(1);
         }
         Resource::Globals { count } if count > 0 => {
             sink.i64_const(-1).global_set(u32::try_from(count - 1).unwrap_or(0));
@@ -670,6 +695,9 @@ fn entry_body(abi: &Abi, module: &ResourceModule, probe: u32) -> Function {
     }
     for memory in 0..u32::try_from(module.memories()).unwrap_or(0) {
         sink.i32_const(0).memory_size(memory);
+        if module.is_memory64(memory.into()) {
+            sink.i32_wrap_i64();
+        }
         store(&mut sink, at);
         at += 4;
     }
