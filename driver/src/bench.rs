@@ -1,13 +1,7 @@
 //! How fast a layer runs beside the bare work it cannot avoid, on the same
 //! inputs in the same process: what `harness bench` measures.
 //!
-//! The bare work of each layer, for its embedder:
-//! - layer 1: the embedder's load of the bytes;
-//! - layer 2: generating the module (defects included) and the embedder's load;
-//! - layer 3: the embedder's load of the generated module and one call;
-//! - layer 4: the embedder's call of its interpreter (loaded once) with the
-//!   command list (a call that would crash the process on a known defect
-//!   defused, as the layer does), without a sandbox directory or any oracle.
+//! The bare work of each layer is [`Layer::run_bare`] (see [`harness::bare`]).
 //!
 //! Each input runs through the layer and through the bare work, one after
 //! the other (their order alternating), until the time is up, so both see
@@ -19,11 +13,9 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
-use harness::embedder::Store;
 use harness::phase::{self, Phases};
 use harness::subject::Subject;
 use harness::targets::{Layer, Target};
-use harness::{host_calls, invalid_module, memory_probe};
 
 /// The phase name of a layer's time that no phase holds.
 pub const OTHER: &str = "other";
@@ -153,7 +145,7 @@ pub fn measure(target: &Target, inputs: Vec<Vec<u8>>, time: Duration, progress: 
     let mut bench = TargetBench { inputs: inputs.len(), ..TargetBench::default() };
     let mut prepared = Vec::new();
     for fuzz in inputs {
-        match catch_unwind(AssertUnwindSafe(|| prepare(layer, subject, &fuzz))) {
+        match catch_unwind(AssertUnwindSafe(|| layer.bare_input(subject, &fuzz))) {
             Ok(bare) => prepared.push(Prepared { fuzz, bare }),
             Err(payload) => bench.set_aside.push(harness::replay::panic_message(payload.as_ref())),
         }
@@ -244,33 +236,9 @@ fn run_layer(target: &Target, data: &[u8], bench: &mut TargetBench) -> Result<()
 /// Runs the bare work of `layer` on `prepared`, adding its time to `bench`.
 fn run_bare(layer: Layer, subject: &Subject, prepared: &[u8], bench: &mut TargetBench) -> Result<(), String> {
     let started = Instant::now();
-    catch_unwind(AssertUnwindSafe(|| bare(layer, subject, prepared))).map_err(|payload| harness::replay::panic_message(payload.as_ref()))?;
+    catch_unwind(AssertUnwindSafe(|| drop(layer.run_bare(subject, prepared)))).map_err(|payload| harness::replay::panic_message(payload.as_ref()))?;
     bench.bare.add(started.elapsed());
     Ok(())
-}
-
-/// What the bare work of `layer` takes for the fuzz input `data`.
-fn prepare(layer: Layer, subject: &Subject, data: &[u8]) -> Vec<u8> {
-    match layer {
-        Layer::RawBytes | Layer::InvalidModule => data.to_vec(),
-        Layer::MemoryProbe => memory_probe::module_of(subject, data),
-        Layer::HostCalls => host_calls::request_of(subject, data),
-    }
-}
-
-/// The bare work of `layer` (see the module's documentation).
-fn bare(layer: Layer, subject: &Subject, prepared: &[u8]) {
-    let embedder = &*subject.embedder;
-    match layer {
-        Layer::RawBytes => drop(embedder.load(prepared, &Store::new())),
-        Layer::InvalidModule => drop(embedder.load(&invalid_module::module_of(subject, prepared), &Store::new())),
-        Layer::MemoryProbe => {
-            if let Ok(loaded) = embedder.load(prepared, &Store::new()) {
-                drop(loaded.invoke(b"", None));
-            }
-        }
-        Layer::HostCalls => drop(host_calls::invoke_bare(subject, prepared)),
-    }
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@
 
 pub mod abi;
 pub mod alloc;
+pub mod bare;
 pub mod between_calls;
 pub mod commands;
 pub mod embedder;

@@ -4,6 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
+use contract::{End, Outcome, Stage};
+
+use crate::embedder::Store;
 use crate::forms::{self, InputKind};
 use crate::report::Report;
 use crate::subject::Subject;
@@ -70,14 +73,49 @@ impl Layer {
     }
 
     /// Runs a fuzz input through the layer (kept in the process's
-    /// [`history`](crate::history) when a campaign asks for one).
+    /// [`history`](crate::history) when a campaign asks for one), or only
+    /// through its [`bare`](crate::bare) work when that is asked for.
     pub fn run(self, subject: &Subject, data: &[u8]) -> Report {
         crate::history::record(data);
+        if crate::bare::requested() {
+            return Report::new(self.run_bare(subject, &self.bare_input(subject, data)));
+        }
         match self {
             Layer::RawBytes => raw_bytes::run(&*subject.embedder, &subject.abi, data),
             Layer::InvalidModule => invalid_module::run(subject, data),
             Layer::MemoryProbe => memory_probe::run(subject, data),
             Layer::HostCalls => host_calls::run(subject, data),
+        }
+    }
+
+    /// What the layer's [`bare`](crate::bare) work takes for the fuzz input
+    /// `data`: the bytes themselves for layers 1 and 2, the generated module
+    /// for layer 3, the command list for layer 4.
+    pub fn bare_input(self, subject: &Subject, data: &[u8]) -> Vec<u8> {
+        match self {
+            Layer::RawBytes | Layer::InvalidModule => data.to_vec(),
+            Layer::MemoryProbe => memory_probe::module_of(subject, data),
+            Layer::HostCalls => host_calls::request_of(subject, data),
+        }
+    }
+
+    /// The layer's [`bare`](crate::bare) work on what [`Layer::bare_input`]
+    /// made: the outcome of the load, or of the call where there is one.
+    pub fn run_bare(self, subject: &Subject, prepared: &[u8]) -> Outcome {
+        let embedder = &*subject.embedder;
+        let loaded = |module: &[u8]| embedder.load(module, &Store::new());
+        let load_only = |module: &[u8]| match loaded(module) {
+            Ok(_) => Outcome::ended(Stage::Instantiate, End::Ok),
+            Err(rejection) => Outcome::rejected(rejection),
+        };
+        match self {
+            Layer::RawBytes => load_only(prepared),
+            Layer::InvalidModule => load_only(&invalid_module::module_of(subject, prepared)),
+            Layer::MemoryProbe => match loaded(prepared) {
+                Ok(module) => module.invoke(b"", None),
+                Err(rejection) => Outcome::rejected(rejection),
+            },
+            Layer::HostCalls => host_calls::invoke_bare(subject, prepared),
         }
     }
 
