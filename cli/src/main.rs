@@ -1,10 +1,7 @@
-//! `harness`: the command line of the fuzzing suite over the reference
-//! embedder's targets and, with the `extism` feature, Extism's.
+//! `harness`: the command line of the fuzzing suite over the targets of every
+//! embedder crate that `cli/Cargo.toml` depends on (Extism's with the
+//! `extism` feature); `build.rs` writes that list.
 
 fn main() -> std::process::ExitCode {
-    #[cfg(feature = "extism")]
-    let extism = extism_embedder::TARGETS.iter();
-    #[cfg(not(feature = "extism"))]
-    let extism = [].iter();
-    driver::main(&reference::TARGETS.iter().chain(extism).collect::<Vec<_>>())
+    driver::main(&include!(concat!(env!("OUT_DIR"), "/embedders.rs")))
 }
