@@ -4,7 +4,8 @@
 //! resident set, see [`crate::resident`]) and its outcome checked against
 //! the limits the embedder's ABI declares, and against the host-memory
 //! [`Budget`] they imply. Where the ABI says loading runs guest code, each
-//! load is held to the budget too. A message names the limit or resource,
+//! load is held to the budget too, but for what a known defect of growth at
+//! load explains. A message names the limit or resource,
 //! the bound and what was seen.
 
 use std::path::Path;
@@ -16,7 +17,7 @@ use std::fmt;
 
 use contract::Rejection;
 
-use crate::abi::{Limits, TABLE_ELEMENT_BYTES};
+use crate::abi::{Abi, Limits, PAGE_BYTES, TABLE_ELEMENT_BYTES, known};
 use crate::alloc::{self, Heap};
 use crate::embedder::{Embedder, Loaded, Store};
 use crate::{phase, resident};
@@ -47,39 +48,100 @@ fn measured<T>(with_resident: bool, run: impl FnOnce() -> T) -> (T, Measured) {
 /// count sees. (Reading the resident set's high-water mark costs about
 /// 30 us, a quarter of a layer-4 run.)
 pub fn invoke_checked_heap_only(loaded: &dyn Loaded, request: &[u8], sandbox: Option<&Path>, limits: &Limits) -> Outcome {
-    checked(loaded, request, sandbox, limits, false)
+    checked(loaded, request, sandbox, limits, false, None).0
 }
 
-/// Invokes `loaded`, measured, and checks every limit.
-fn checked(loaded: &dyn Loaded, request: &[u8], sandbox: Option<&Path>, limits: &Limits, with_resident: bool) -> Outcome {
+/// Invokes `loaded`, measured, and checks every limit, passing over what
+/// `excuse` explains of the budget.
+fn checked(
+    loaded: &dyn Loaded,
+    request: &[u8],
+    sandbox: Option<&Path>,
+    limits: &Limits,
+    with_resident: bool,
+    excuse: Option<&'static str>,
+) -> (Outcome, Option<&'static str>) {
     let (outcome, measured) = phase::timed(phase::INVOKE, || measured(with_resident, || loaded.invoke(request, sandbox)));
-    phase::timed("oracle:limits", || check(&outcome, &measured, request.len(), limits));
-    outcome
+    let known = phase::timed("oracle:limits", || check_excusing(&outcome, &measured, request.len(), limits, excuse));
+    (outcome, known)
+}
+
+/// A module the embedder accepted, with what the budget oracle excuses of it.
+pub struct Accepted {
+    /// The loaded module.
+    pub loaded: Box<dyn Loaded>,
+    /// The known defect that lets its code run at load grow memory past the
+    /// budget ([`known::growth_at_load`]), for its invocations too.
+    pub excuse: Option<&'static str>,
+    /// That defect's id, if the load itself went past the budget.
+    pub known: Option<&'static str>,
 }
 
 /// Loads `module`; where the ABI says loading runs guest code, the load is
 /// measured and held to the host-memory budget with a compiler's allowance
-/// ([`COMPILE_BYTES_PER_MODULE_BYTE`]).
-pub fn load_checked(embedder: &dyn Embedder, limits: &Limits, module: &[u8], store: &Store) -> Result<Box<dyn Loaded>, Rejection> {
-    if !limits.load_runs_guest_code {
-        return phase::timed(phase::LOAD, || embedder.load(module, store));
+/// ([`COMPILE_BYTES_PER_MODULE_BYTE`]), but for what [`excused`] passes over.
+pub fn load_checked(embedder: &dyn Embedder, abi: &Abi, module: &[u8], store: &Store) -> Result<Accepted, Rejection> {
+    let excuse = known::growth_at_load(abi, module);
+    if !abi.limits.load_runs_guest_code {
+        return phase::timed(phase::LOAD, || embedder.load(module, store)).map(|loaded| Accepted { loaded, excuse, known: None });
     }
     let (loaded, measured) = phase::timed(phase::LOAD, || measured(true, || embedder.load(module, store)));
     let compiler = (module.len() as u64).saturating_mul(COMPILE_BYTES_PER_MODULE_BYTE);
-    phase::timed("oracle:budget", || check_budget("a load", &measured, &Budget::of(limits), compiler));
-    loaded
+    let known = phase::timed("oracle:budget", || held_to_budget("a load", &measured, &Budget::of(&abi.limits), compiler, excuse));
+    // A rejected load's excuse is not reported: the rejection is the outcome.
+    loaded.map(|loaded| Accepted { loaded, excuse, known })
+}
+
+/// The budget oracle: panics with `oracle:` when the live host heap or the
+/// resident set of `what` (an invocation, a load) rose past the budget plus
+/// `allowance`, unless [`excused`] passes over it for `excuse`, which it
+/// then returns.
+fn held_to_budget(what: &str, measured: &Measured, budget: &Budget, allowance: u64, excuse: Option<&'static str>) -> Option<&'static str> {
+    budget_overrun(what, measured, budget, allowance).map(|message| {
+        let bound = budget.total().saturating_add(allowance);
+        excused(excuse, measured, bound).unwrap_or_else(|| panic!("{message}"))
+    })
+}
+
+/// The excuse (a known defect's id) for a run past `bound`, as far as it
+/// explains it: the live heap within `bound` and the resident set risen by
+/// at most one memory's growth of [`known::LOAD_GROWTH_PAGES`] more (memory
+/// the guest grew, which only the resident set shows).
+pub fn excused(excuse: Option<&'static str>, measured: &Measured, bound: u64) -> Option<&'static str> {
+    let heap_within = measured.heap.is_none_or(|heap| heap.peak as u64 <= bound);
+    let growth = known::LOAD_GROWTH_PAGES.saturating_mul(PAGE_BYTES);
+    let resident_within = measured.resident.is_none_or(|rise| rise <= bound.saturating_add(growth));
+    excuse.filter(|_| heap_within && resident_within)
 }
 
 /// Invokes `loaded` and checks every limit: what a layer does for each invocation.
 pub fn invoke_checked(loaded: &dyn Loaded, request: &[u8], sandbox: Option<&Path>, limits: &Limits) -> Outcome {
-    checked(loaded, request, sandbox, limits, true)
+    checked(loaded, request, sandbox, limits, true, None).0
 }
 
-/// Loads `module` and, if accepted, invokes it once with every limit checked.
-pub fn run(embedder: &dyn Embedder, limits: &Limits, module: &[u8], request: &[u8], store: &Store) -> Outcome {
-    match load_checked(embedder, limits, module, store) {
-        Ok(loaded) => invoke_checked(&*loaded, request, None, limits),
-        Err(rejection) => Outcome::rejected(rejection),
+/// [`invoke_checked`] for a module with an excuse ([`Accepted::excuse`]):
+/// the outcome, and the excuse if the budget oracle passed over the
+/// invocation for it.
+pub fn invoke_checked_excusing(
+    loaded: &dyn Loaded,
+    request: &[u8],
+    sandbox: Option<&Path>,
+    limits: &Limits,
+    excuse: Option<&'static str>,
+) -> (Outcome, Option<&'static str>) {
+    checked(loaded, request, sandbox, limits, true, excuse)
+}
+
+/// Loads `module` and, if accepted, invokes it once with every limit
+/// checked: the outcome, and the id of the known defect that excused the
+/// load's overrun, if one did.
+pub fn run(embedder: &dyn Embedder, abi: &Abi, module: &[u8], request: &[u8], store: &Store) -> (Outcome, Option<&'static str>) {
+    match load_checked(embedder, abi, module, store) {
+        Ok(accepted) => {
+            let (outcome, known) = invoke_checked_excusing(&*accepted.loaded, request, None, &abi.limits, accepted.excuse);
+            (outcome, accepted.known.or(known))
+        }
+        Err(rejection) => (Outcome::rejected(rejection), None),
     }
 }
 
@@ -163,24 +225,33 @@ impl fmt::Display for Budget {
     }
 }
 
-/// The budget oracle: panics with `oracle:` when the live host heap or the
-/// resident set of `what` (an invocation, a load) rose past the budget plus
-/// `allowance`.
-pub fn check_budget(what: &str, measured: &Measured, budget: &Budget, allowance: u64) {
+/// What the budget oracle says of `what` when its live host heap or its
+/// resident set rose past the budget plus `allowance`.
+fn budget_overrun(what: &str, measured: &Measured, budget: &Budget, allowance: u64) -> Option<String> {
     let bound = budget.total().saturating_add(allowance);
     let allowed = if allowance == 0 { String::new() } else { format!(" and {allowance} bytes for compiling") };
-    if let Some(heap) = measured.heap {
-        let peak = heap.peak as u64;
-        assert!(peak <= bound, "oracle: the host-memory budget did not hold during {what}: {peak} bytes of live host heap, the budget is {budget}{allowed}");
-    }
-    if let Some(rise) = measured.resident {
-        assert!(rise <= bound, "oracle: the host-memory budget did not hold during {what}: the resident set rose by {rise} bytes, the budget is {budget}{allowed}");
+    let peak = measured.heap.map(|heap| heap.peak as u64).filter(|&peak| peak > bound);
+    let rise = measured.resident.filter(|&rise| rise > bound);
+    match (peak, rise) {
+        (Some(peak), _) => Some(format!(
+            "oracle: the host-memory budget did not hold during {what}: {peak} bytes of live host heap, the budget is {budget}{allowed}"
+        )),
+        (None, Some(rise)) => Some(format!(
+            "oracle: the host-memory budget did not hold during {what}: the resident set rose by {rise} bytes, the budget is {budget}{allowed}"
+        )),
+        (None, None) => None,
     }
 }
 
 /// The oracle: panics with `oracle:` when an invocation went past a limit
 /// its embedder declares, or past the host-memory budget they imply.
 pub fn check(outcome: &Outcome, measured: &Measured, request_len: usize, limits: &Limits) {
+    check_excusing(outcome, measured, request_len, limits, None);
+}
+
+/// [`check`], passing over what `excuse` explains of the budget
+/// ([`excused`]): returns the excuse if it did.
+fn check_excusing(outcome: &Outcome, measured: &Measured, request_len: usize, limits: &Limits, excuse: Option<&'static str>) -> Option<&'static str> {
     let over = |what: &str, bound: u64, seen: u64| {
         assert!(seen <= bound, "oracle: the {what} limit did not hold: {seen} bytes, the limit is {bound}");
     };
@@ -222,7 +293,7 @@ pub fn check(outcome: &Outcome, measured: &Measured, request_len: usize, limits:
             heap.largest
         );
     }
-    check_budget("an invocation", measured, &Budget::of(limits), 0);
+    held_to_budget("an invocation", measured, &Budget::of(limits), 0, excuse)
 }
 
 #[cfg(test)]
@@ -237,6 +308,31 @@ mod tests {
     fn quiet() -> (Outcome, Measured) {
         let measured = Measured { wall: Duration::from_millis(5), heap: Some(Heap { largest: 4096, peak: 1 << 20 }), resident: Some(8 << 20) };
         (Outcome::ended(Stage::Execute, End::Ok), measured)
+    }
+
+    #[test]
+    fn an_overrun_is_excused_only_as_far_as_growth_at_load_explains_it() {
+        let bound = 100 << 20;
+        let growth = known::LOAD_GROWTH_PAGES * PAGE_BYTES;
+        let rose = |resident: u64, heap_peak: usize| Measured {
+            wall: Duration::from_millis(5),
+            heap: Some(Heap { largest: 4096, peak: heap_peak }),
+            resident: Some(resident),
+        };
+        let excuse = Some("growth-at-load");
+        assert_eq!(excused(excuse, &rose(bound + growth, 1 << 20), bound), excuse);
+        assert_eq!(excused(None, &rose(bound + 1, 1 << 20), bound), None, "no excuse");
+        assert_eq!(excused(excuse, &rose(bound + growth + 1, 1 << 20), bound), None, "more than the growth");
+        assert_eq!(excused(excuse, &rose(0, bound as usize + 1), bound), None, "host heap is not guest memory");
+    }
+
+    #[test]
+    fn an_invocation_past_the_budget_is_passed_over_for_its_excuse_and_reported_without() {
+        let (outcome, mut measured) = quiet();
+        measured.resident = Some(Budget::of(&limits()).total() + (1 << 20));
+        assert_eq!(check_excusing(&outcome, &measured, 100, &limits(), Some("growth-at-load")), Some("growth-at-load"));
+        let reported = std::panic::catch_unwind(|| check_excusing(&outcome, &measured, 100, &limits(), None));
+        assert!(reported.is_err(), "without an excuse the budget oracle fires");
     }
 
     #[test]
@@ -331,14 +427,14 @@ mod tests {
     fn fires_on_a_heap_peak_past_the_budget_and_the_compiler_allowance() {
         let (_, mut measured) = quiet();
         measured.heap = Some(Heap { largest: 4096, peak: 128 << 20 });
-        check_budget("a load", &measured, &Budget::of(&limits()), 1 << 20);
+        held_to_budget("a load", &measured, &Budget::of(&limits()), 1 << 20, None);
     }
 
     #[test]
     fn the_compiler_allowance_covers_a_load_within_it() {
         let (_, mut measured) = quiet();
         measured.heap = Some(Heap { largest: 4096, peak: 128 << 20 });
-        check_budget("a load", &measured, &Budget::of(&limits()), 64 << 20);
+        held_to_budget("a load", &measured, &Budget::of(&limits()), 64 << 20, None);
     }
 
     #[test]

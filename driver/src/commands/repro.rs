@@ -38,7 +38,7 @@ pub struct Args {
     #[arg(long)]
     json: bool,
     /// Report the embedder's known defects (written up in
-    /// `findings/<embedder>/`) as findings instead of passing over them, as
+    /// `embedders/<embedder>/findings/`) as findings instead of passing over them, as
     /// their reproducers are replayed; the same as setting SUITE_REPORT_KNOWN.
     #[arg(long)]
     report_known: bool,

@@ -1,5 +1,5 @@
 //! Defects of an embedder that are already found and written up
-//! (`findings/<embedder>/<id>.md`). The oracles pass over a run that shows
+//! (`embedders/<embedder>/findings/<id>.md`). The oracles pass over a run that shows
 //! one, labelling it `known:<id>`, so that a campaign is not stopped by the
 //! same defect again and can find the next one; the embedder's tests replay
 //! each reproducer with the list emptied and expect it to still fire, until
@@ -7,7 +7,7 @@
 //! with the list emptied.
 
 use contract::{End, Outcome, Resource};
-use wasmparser::{MemoryType, Parser, Payload, TypeRef};
+use wasmparser::{ExternalKind, MemoryType, Parser, Payload, TypeRef};
 
 use super::Abi;
 
@@ -43,6 +43,13 @@ pub enum KnownDefect {
         /// The finding's id.
         id: &'static str,
     },
+    /// Guest code run while a module is loaded (its start function, a
+    /// reactor's `_initialize`) is not held to the memory cap: a load of a
+    /// module with such code may go past the host-memory budget.
+    UnlimitedAtLoad {
+        /// The finding's id.
+        id: &'static str,
+    },
     /// A defect that crashes the host process, which the ABI's layer-4
     /// model predicts: layer 4 runs the defused command list instead
     /// (`HostApi::defuse` in `commands`), so that the fuzzer goes on.
@@ -59,6 +66,7 @@ impl KnownDefect {
             KnownDefect::RefusesDeclaredMaximum { id }
             | KnownDefect::CapExcludesInitialMemory { id }
             | KnownDefect::TablesUncapped { id }
+            | KnownDefect::UnlimitedAtLoad { id }
             | KnownDefect::CrashesHost { id } => id,
         }
     }
@@ -93,6 +101,43 @@ pub fn starts_at_declared_maximum(module: &[u8]) -> bool {
     memories(module).any(|memory| memory.maximum == Some(memory.initial))
 }
 
+/// Whether `module` has code a host runs while loading it, as wasmtime's
+/// `Linker::module` does for a reactor: a start function or an exported
+/// `_initialize`, in a module that exports no `_start` (a command, which is
+/// instantiated only when called).
+pub fn runs_code_at_load(module: &[u8]) -> bool {
+    let (mut start, mut initialize, mut command) = (false, false, false);
+    for payload in Parser::new(0).parse_all(module).map_while(Result::ok) {
+        match payload {
+            Payload::StartSection { .. } => start = true,
+            Payload::ExportSection(exports) => {
+                for export in exports.into_iter().map_while(Result::ok) {
+                    let function = matches!(export.kind, ExternalKind::Func | ExternalKind::FuncExact);
+                    initialize |= function && export.name == "_initialize";
+                    command |= function && export.name == "_start";
+                }
+            }
+            _ => {}
+        }
+    }
+    (start || initialize) && !command
+}
+
+/// The id of the known defect that lets `module`'s code run at load grow
+/// memory without limit: where `abi` lists [`KnownDefect::UnlimitedAtLoad`]
+/// and [`runs_code_at_load`] holds.
+pub fn growth_at_load(abi: &Abi, module: &[u8]) -> Option<&'static str> {
+    abi.unlimited_at_load().filter(|_| runs_code_at_load(module))
+}
+
+/// The most pages by which code run at load may grow a memory, beyond the
+/// load's budget, where the ABI lists [`KnownDefect::UnlimitedAtLoad`]:
+/// the budget oracle passes over that much, and the resource generator
+/// grows memory at load by no more. 512 MiB: well past the fuzzing
+/// policy's Extism load budget (224 MiB, so that the overrun shows and is
+/// labelled), a quarter of libFuzzer's 2,048 MB resident-set limit.
+pub const LOAD_GROWTH_PAGES: u64 = 8_192;
+
 /// The memories `module` defines or imports, as far as it parses.
 fn memories(module: &[u8]) -> impl Iterator<Item = MemoryType> + '_ {
     Parser::new(0).parse_all(module).map_while(Result::ok).flat_map(|payload| match payload {
@@ -126,5 +171,17 @@ mod tests {
         assert_eq!(initial_memory_bytes(&at_maximum), 2 * 65_536);
         let imported = wat::parse_str(r#"(module (import "env" "memory" (memory 1 1)))"#).unwrap();
         assert!(starts_at_declared_maximum(&imported));
+    }
+
+    #[test]
+    fn code_run_at_load_is_a_start_function_or_an_exported_initialize() {
+        let start = wat::parse_str("(module (func $s) (start $s))").unwrap();
+        let initialize = wat::parse_str(r#"(module (func (export "_initialize")))"#).unwrap();
+        let entry_only = wat::parse_str(r#"(module (func (export "run")))"#).unwrap();
+        let global_named_so = wat::parse_str(r#"(module (global (export "_initialize") i32 (i32.const 0)))"#).unwrap();
+        let command = wat::parse_str(r#"(module (func $s) (start $s) (func (export "_start")))"#).unwrap();
+        assert!(runs_code_at_load(&start) && runs_code_at_load(&initialize));
+        assert!(!runs_code_at_load(&entry_only) && !runs_code_at_load(&global_named_so) && !runs_code_at_load(b"\0asm"));
+        assert!(!runs_code_at_load(&command), "a command is instantiated only when called");
     }
 }

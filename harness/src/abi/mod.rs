@@ -62,6 +62,11 @@ impl Abi {
         self.known_defects.iter().find(|defect| matches!(defect, KnownDefect::TablesUncapped { .. })).map(KnownDefect::id)
     }
 
+    /// The id of the known defect [`KnownDefect::UnlimitedAtLoad`], if listed.
+    pub fn unlimited_at_load(&self) -> Option<&'static str> {
+        self.known_defects.iter().find(|defect| matches!(defect, KnownDefect::UnlimitedAtLoad { .. })).map(KnownDefect::id)
+    }
+
     /// The id of the known defect [`KnownDefect::CapExcludesInitialMemory`], if listed.
     pub fn cap_excludes_initial_memory(&self) -> Option<&'static str> {
         self.known_defects.iter().find(|defect| matches!(defect, KnownDefect::CapExcludesInitialMemory { .. })).map(KnownDefect::id)

@@ -105,10 +105,11 @@ pub fn run_module(subject: &Subject, module: &[u8]) -> Report {
 }
 
 fn run_built(subject: &Subject, built: Built) -> Report {
-    let outcome = crate::limits::run(&*subject.embedder, &subject.abi.limits, &built.module, REQUEST, &Store::new());
+    let (outcome, known_at_load) = crate::limits::run(&*subject.embedder, &subject.abi, &built.module, REQUEST, &Store::new());
     let verdict = crate::phase::timed("oracle:verdict", || oracle::check_verdict(&built.module, &built.defects, &outcome, &subject.abi));
     crate::messages::check(&outcome);
     let mut report = Report::new(outcome);
+    report.labels.extend(known_at_load.map(crate::abi::known::label));
     // Defects that left the module valid are the catalog's fault, not the
     // embedder's: counted for `harness stats`, so a broken kind shows.
     if verdict == oracle::Verdict::Valid && !built.defects.is_empty() {

@@ -25,6 +25,11 @@ pub struct Compiled {
     pub loaded: Box<dyn Loaded>,
     /// wasmi's module, or why wasmi refused it.
     pub wasmi: Result<WasmiModule, String>,
+    /// The known defect that lets its code run at load grow memory past the
+    /// host-memory budget ([`crate::limits::Accepted::excuse`]).
+    pub excuse: Option<&'static str>,
+    /// That defect's id, if its load went past the budget.
+    pub known: Option<&'static str>,
 }
 
 /// A compiled module and whether it came from the cache, or the embedder's rejection.
@@ -76,7 +81,7 @@ impl Cache {
 }
 
 fn compile(subject: &Subject, bytes: &[u8]) -> Result<Arc<Compiled>, Rejection> {
-    let loaded = crate::limits::load_checked(&*subject.embedder, &subject.abi.limits, bytes, &Store::new())?;
+    let accepted = crate::limits::load_checked(&*subject.embedder, &subject.abi, bytes, &Store::new())?;
     let wasmi = phase::timed(super::ORACLE_DIFFERENTIAL, || WasmiModule::new(bytes, &subject.abi));
-    Ok(Arc::new(Compiled { loaded, wasmi }))
+    Ok(Arc::new(Compiled { loaded: accepted.loaded, wasmi, excuse: accepted.excuse, known: accepted.known }))
 }

@@ -232,13 +232,19 @@ pub fn run_resource_module(subject: &Subject, module: &resources::ResourceModule
         format!("resource:{}", module.resource.name()),
         format!("place:{}", module.place.name()),
     ];
-    let loaded = match crate::limits::load_checked(&*subject.embedder, &abi.limits, &bytes, &Store::new()) {
-        Ok(loaded) => loaded,
+    let accepted = match crate::limits::load_checked(&*subject.embedder, abi, &bytes, &Store::new()) {
+        Ok(accepted) => accepted,
         Err(rejection) => return report(Outcome::rejected(rejection), labels, bytes),
     };
+    if let Some(id) = accepted.known {
+        add_label(&mut labels, known::label(id));
+    }
     let uncapped = uncapped_bytes(abi, module.memory.minimum * spec::PAGE);
     let mut call = |request: &[u8]| {
-        let outcome = crate::limits::invoke_checked(&*loaded, request, None, &abi.limits);
+        let (outcome, excused) = crate::limits::invoke_checked_excusing(&*accepted.loaded, request, None, &abi.limits, accepted.excuse);
+        if let Some(id) = excused {
+            add_label(&mut labels, known::label(id));
+        }
         check_cap(abi, &outcome, uncapped, &mut labels);
         if let Some(id) = phase::timed(ORACLE_RESOURCE_CAPS, || resources::check_sizes(abi, module, &outcome, uncapped)) {
             add_label(&mut labels, known::label(id));
@@ -290,7 +296,10 @@ fn run_module_as(subject: &Subject, bytes: Vec<u8>, generator: &str, may_not_end
         Ok(compiled) => compiled,
         Err(rejection) => return report(Outcome::rejected(rejection), labels, bytes),
     };
-    let outcome = crate::limits::invoke_checked(&*compiled.loaded, b"", None, &abi.limits);
+    let (outcome, excused) = crate::limits::invoke_checked_excusing(&*compiled.loaded, b"", None, &abi.limits, compiled.excuse);
+    if let Some(id) = excused {
+        add_label(&mut labels, known::label(id));
+    }
     check_cap(abi, &outcome, uncapped_bytes(abi, known::initial_memory_bytes(&bytes)), &mut labels);
     if may_not_end {
         labels.push("differential:skipped-may-not-end".to_owned());
@@ -305,6 +314,9 @@ fn label_cached(lookup: Lookup, labels: &mut Vec<String>) -> Result<Arc<Compiled
     let (compiled, cached) = lookup?;
     if cached {
         labels.push("compile:cached".to_owned());
+    }
+    if let Some(id) = compiled.known {
+        add_label(labels, known::label(id));
     }
     Ok(compiled)
 }

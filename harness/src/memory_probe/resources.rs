@@ -32,7 +32,7 @@ use wasmparser::WasmFeatures;
 use contract::{End, Outcome};
 
 use crate::abi::io::encoder_types;
-use crate::abi::{Abi, Scratch};
+use crate::abi::{Abi, Scratch, known};
 
 /// Where the entry point's glue has the request put.
 pub const REQUEST_AT: u32 = 4096;
@@ -186,6 +186,17 @@ pub enum Resource {
 }
 
 impl Resource {
+    /// Memory growth no larger than [`known::LOAD_GROWTH_PAGES`]: what a
+    /// probe run at load grows by where the ABI lists
+    /// [`crate::abi::KnownDefect::UnlimitedAtLoad`].
+    fn clamped_at_load(self) -> Resource {
+        match self {
+            Resource::MemoryGrow { delta } => Resource::MemoryGrow { delta: delta.min(known::LOAD_GROWTH_PAGES as u32) },
+            Resource::Memory64Grow { delta } => Resource::Memory64Grow { delta: delta.min(known::LOAD_GROWTH_PAGES) },
+            other => other,
+        }
+    }
+
     /// Its name in labels.
     pub fn name(self) -> &'static str {
         match self {
@@ -336,6 +347,10 @@ impl ResourceModule {
             &[Place::Start, Place::Initialize, Place::Entry, Place::Callback]
         };
         let place = *u.choose(places)?;
+        let resource = match (abi.unlimited_at_load(), place) {
+            (Some(_), Place::Start | Place::Initialize) => resource.clamped_at_load(),
+            _ => resource,
+        };
         let table_minimum = boundary(u, &[table_cap], table_cap.saturating_add(1))?.max(1);
         // Declared maxima one module in four: Extism refuses them (a known defect).
         let table = Declared { minimum: table_minimum, maximum: u.ratio(1, 4)?.then(|| table_minimum.max(table_cap)) };
