@@ -115,6 +115,39 @@ fn table_growth_uncapped_still_reproduces() {
     assert_eq!(check_sizes(&subject().abi, &growing_table(), &outcome, 0), Some("table-growth-uncapped"));
 }
 
+/// The resource generator's module behind `memory-unlimited-at-plugin-creation`:
+/// memory 0 grows by 8,192 pages (512 MiB, the most the generator grows by at
+/// load), every page written, in the start function, which Extism runs while
+/// it creates the plugin.
+fn growing_memory_at_load() -> ResourceModule {
+    ResourceModule {
+        resource: Resource::MemoryGrow { delta: 8_192 },
+        place: Place::Start,
+        table: Declared { minimum: 1, maximum: None },
+        memory: Declared { minimum: 1, maximum: None },
+        table_ops: true,
+    }
+}
+
+#[test]
+fn memory_unlimited_at_plugin_creation_still_reproduces() {
+    let id = "memory-unlimited-at-plugin-creation";
+    let reporting = reporting();
+    let generated = growing_memory_at_load().encode(&reporting.abi);
+    if std::env::var_os("UPDATE_SEEDS").is_some() {
+        std::fs::write(findings().join(format!("{id}.wat")), wasmprinter::print_bytes(&generated).unwrap()).unwrap();
+    }
+    let module = reproducer(id);
+    assert!(module == generated, "the reproducer is no longer the generator's module: run UPDATE_SEEDS=1 cargo test --workspace --test known_findings");
+    let message = panic_of(|| {
+        harness::memory_probe::run_resource_module(&reporting, &growing_memory_at_load());
+    });
+    let expected = "oracle: the host-memory budget did not hold during a load: the resident set rose by ";
+    assert!(message.as_deref().is_some_and(|message| message.starts_with(expected)), "{message:?}");
+    let passed_over = harness::memory_probe::run_resource_module(subject(), &growing_memory_at_load());
+    assert!(passed_over.labels.contains(&known::label(id)), "{:?}", passed_over.labels);
+}
+
 /// The end of a call of `module`'s `run` in a plugin with a 50 ms timeout
 /// and no fuel limit, and how long the call took.
 fn call_with_timeout_only(module: &[u8]) -> (Result<Vec<u8>, String>, std::time::Duration) {
