@@ -134,7 +134,7 @@ pub fn invoke_checked_excusing(
 
 /// Loads `module` and, if accepted, invokes it once with every limit
 /// checked: the outcome, and the id of the known defect that excused the
-/// load's overrun, if one did.
+/// load's or the invocation's overrun, if one did.
 pub fn run(embedder: &dyn Embedder, abi: &Abi, module: &[u8], request: &[u8], store: &Store) -> (Outcome, Option<&'static str>) {
     match load_checked(embedder, abi, module, store) {
         Ok(accepted) => {
