@@ -2,11 +2,11 @@
 //! do: each input runs on its own thread, panics are caught so the rest still
 //! run, and an input that runs past a wall-clock limit is reported as a hang.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::Once;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Once};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -122,10 +122,11 @@ impl Limits {
 /// debug binary takes seconds to symbolize) is not the input hanging.
 pub fn replay_within(layer: impl FnOnce(&[u8]) -> Report + Send + 'static, data: Vec<u8>, limits: Limits) -> Verdict {
     install_panic_hook();
-    let id = NEXT_REPLAY.fetch_add(1, Ordering::Relaxed);
+    let panicked = Arc::new(AtomicBool::new(false));
+    let panicked_on_thread = Arc::clone(&panicked);
     let (sender, receiver) = mpsc::channel();
     let spawned = std::thread::Builder::new().name("replay".to_owned()).stack_size(16 << 20).spawn(move || {
-        REPLAY_ID.with(|slot| slot.set(id));
+        PANICKED.with(|slot| *slot.borrow_mut() = Some(panicked_on_thread));
         let result = panic::catch_unwind(AssertUnwindSafe(|| layer(&data)));
         let verdict = match result {
             Ok(report) => Verdict::Ran(Box::new(report)),
@@ -152,7 +153,7 @@ pub fn replay_within(layer: impl FnOnce(&[u8]) -> Report + Send + 'static, data:
         if resident_mb().is_some_and(|rss| rss > limits.rss_mb) {
             return Verdict::OutOfMemory(limits.rss_mb);
         }
-        if started.elapsed() >= limits.time && PANICKING_REPLAY.load(Ordering::Relaxed) != id {
+        if started.elapsed() >= limits.time && !panicked.load(Ordering::Relaxed) {
             return Verdict::Hung(limits.time);
         }
     }
@@ -199,14 +200,10 @@ pub fn replay_file(layer: impl FnOnce(&[u8]) -> Report + Send + 'static, path: &
 
 thread_local! {
     static LAST_PANIC_LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
-    /// The id of the replay running on this thread (0: not a replay thread).
-    static REPLAY_ID: Cell<u64> = const { Cell::new(0) };
+    /// On a replay thread, the flag its replay waits on: set once the input
+    /// panicked (each replay has its own, as replays may run side by side).
+    static PANICKED: RefCell<Option<Arc<AtomicBool>>> = const { RefCell::new(None) };
 }
-
-/// The id the next replay gets.
-static NEXT_REPLAY: AtomicU64 = AtomicU64::new(1);
-/// The id of the replay that panicked last.
-static PANICKING_REPLAY: AtomicU64 = AtomicU64::new(0);
 
 /// Chains a hook that remembers where the replay thread panicked, and that
 /// it did, before the panic is printed.
@@ -217,10 +214,11 @@ fn install_panic_hook() {
         panic::set_hook(Box::new(move |info| {
             let location = info.location().map(|at| format!("{}:{}:{}", at.file(), at.line(), at.column()));
             LAST_PANIC_LOCATION.with(|slot| *slot.borrow_mut() = location);
-            let id = REPLAY_ID.with(Cell::get);
-            if id != 0 {
-                PANICKING_REPLAY.store(id, Ordering::Relaxed);
-            }
+            PANICKED.with(|slot| {
+                if let Some(panicked) = &*slot.borrow() {
+                    panicked.store(true, Ordering::Relaxed);
+                }
+            });
             previous(info);
         }));
     });
