@@ -41,6 +41,8 @@ pub enum Resource {
     Instances,
     /// Host calls per invocation.
     HostCalls,
+    /// WASI descriptors and streams held open at once.
+    OpenFiles,
 }
 
 /// How an invocation ended.

@@ -42,6 +42,12 @@ pub struct Policy {
     pub max_random_bytes: usize,
     /// Host calls one invocation may make. Default 10,000.
     pub max_host_calls: u32,
+    /// Entries WASI may hold at once for one invocation: the descriptors the
+    /// guest opens, the three stdio streams, the sandbox directory, and the
+    /// streams some calls hold for a moment (a directory listing). Each
+    /// file or directory the guest holds open is a host file descriptor.
+    /// Default 64.
+    pub max_open_files: usize,
     /// The one directory WASI may see, preopened as `/`. Default: none, so WASI has no files.
     pub sandbox_dir: Option<PathBuf>,
     /// Whether the compiler optimizes the code it compiles (Cranelift's
@@ -82,6 +88,7 @@ impl Default for Policy {
             max_stdio_bytes: 64 << 10,
             max_random_bytes: 64 << 10,
             max_host_calls: 10_000,
+            max_open_files: 64,
             sandbox_dir: None,
             optimize_code: true,
             wasm_features: WasmFeatureSet::Documented,

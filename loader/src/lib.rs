@@ -199,6 +199,9 @@ fn classify(error: &wasmtime::Error, limit_hit: Option<Resource>) -> End {
     if let Some(HostAbort::TooManyHostCalls) = error.downcast_ref::<HostAbort>() {
         return End::LimitExceeded(Resource::HostCalls);
     }
+    if wasi::is_open_files_cap(error) {
+        return End::LimitExceeded(Resource::OpenFiles);
+    }
     let code = match error.downcast_ref::<Trap>() {
         Some(Trap::OutOfFuel) => return End::OutOfFuel,
         Some(Trap::Interrupt) => return End::DeadlineExceeded,

@@ -2,14 +2,16 @@
 //! arguments or stdio; stdout and stderr captured into bounded buffers; at most
 //! one preopened sandbox directory; `random_get` bounded, since wasmtime-wasi
 //! makes the random bytes before it checks that the guest buffer holds them;
-//! `poll_oneoff` never waits.
+//! `poll_oneoff` never waits; at most `Policy::max_open_files` descriptors
+//! and streams at once, since wasmtime-wasi holds a host file descriptor for
+//! each file the guest opens and sets no cap of its own below a million.
 
 use std::path::Path;
 
 use wasmtime::Linker;
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
+use wasmtime_wasi::{FsPerms, ResourceTableError, WasiCtxBuilder, WasiView};
 
 use crate::Policy;
 use crate::abi::WASI_MODULE;
@@ -45,7 +47,11 @@ pub struct WasiSetup {
 }
 
 /// Builds a context that sees only `sandbox_dir` (as `/`), if given, with the
-/// policy's stdio and random caps.
+/// policy's stdio, random and open-file caps.
+///
+/// The open-file cap is the capacity of the context's resource table, which
+/// holds every descriptor and stream: a `path_open` past it traps (wasmtime-wasi
+/// turns a full table into a trap), and [`is_open_files_cap`] tells that trap.
 pub fn setup(sandbox_dir: Option<&Path>, policy: &Policy) -> wasmtime::Result<WasiSetup> {
     let stdout = MemoryOutputPipe::new(policy.max_stdio_bytes);
     let stderr = MemoryOutputPipe::new(policy.max_stdio_bytes);
@@ -55,5 +61,13 @@ pub fn setup(sandbox_dir: Option<&Path>, policy: &Policy) -> wasmtime::Result<Wa
     if let Some(dir) = sandbox_dir {
         builder.preopened_dir(dir, "/", FsPerms::ReadWrite)?;
     }
-    Ok(WasiSetup { ctx: builder.build_p1(), stdout, stderr })
+    let mut ctx = builder.build_p1();
+    ctx.ctx().table.set_max_capacity(policy.max_open_files);
+    Ok(WasiSetup { ctx, stdout, stderr })
+}
+
+/// Whether `error` is a WASI call refused because the resource table was full:
+/// the open-file cap of [`setup`].
+pub fn is_open_files_cap(error: &wasmtime::Error) -> bool {
+    error.chain().any(|cause| matches!(cause.downcast_ref::<ResourceTableError>(), Some(ResourceTableError::Full)))
 }

@@ -145,3 +145,37 @@ fn random_get_is_bounded_by_the_policy() {
         assert!(matches!(outcome.end, End::Trap(_)), "random_get({len}): {:?}", outcome.end);
     }
 }
+
+/// `main` that opens the path `times` times, closing none, and responds
+/// with how many opens succeeded.
+fn open_times(times: u32) -> String {
+    format!(
+        "(local $left i32) (local.set $left (i32.const {times}))
+         (block $done (loop $next
+            (br_if $done (i32.eqz (local.get $left)))
+            (local.set $left (i32.sub (local.get $left) (i32.const 1)))
+            (if (i32.eqz (call $open)) (then (i32.store (i32.const 0) (i32.add (i32.load (i32.const 0)) (i32.const 1)))))
+            (br $next)))
+         (drop (call $write_response (i32.const 0) (i32.const 4)))"
+    )
+}
+
+/// What a guest that opens `inside.txt` `times` times under `policy` (with a sandbox) ends with.
+fn run_opening(policy: Policy, times: u32) -> loader::Outcome {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("inside.txt"), "public").unwrap();
+    let policy = Policy { sandbox_dir: Some(dir.path().to_path_buf()), ..policy };
+    run_with(policy, &wasi_guest("inside.txt", &open_times(times)), b"", Default::default())
+}
+
+#[test]
+fn a_guest_holds_at_most_the_policys_open_files() {
+    // The cap counts stdio's three streams and the sandbox too: 4 of 8 are left.
+    let policy = Policy { max_open_files: 8, ..Policy::default() };
+    let outcome = run_opening(policy.clone(), 4);
+    assert_eq!((&outcome.end, outcome.response.as_slice()), (&End::Ok, 4u32.to_le_bytes().as_slice()));
+    let outcome = run_opening(policy, 5);
+    assert_eq!(outcome.end, End::LimitExceeded(loader::Resource::OpenFiles));
+    // Under the default cap of 64, a guest opening a file 10,000 times is stopped too.
+    assert_eq!(run_opening(Policy::default(), 10_000).end, End::LimitExceeded(loader::Resource::OpenFiles));
+}
