@@ -38,6 +38,7 @@ pub fn abi(max_module_bytes: usize) -> Abi {
             load_runs_guest_code: false,
             max_sandbox_bytes: None,
             max_sandbox_entries: None,
+            max_open_files: Some(64),
         },
         features: features - WasmFeatures::GC_TYPES,
         io: Box::new(ReadsNothing),

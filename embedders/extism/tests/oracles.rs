@@ -260,14 +260,14 @@ fn a_64_bit_memory_grows_within_the_cap_and_no_further() {
         };
         wasmparser::Validator::new_with_features(abi.features).validate_all(&module.encode(abi)).unwrap_or_else(|error| panic!("{module}: {error}"));
         let report = harness::memory_probe::run_resource_module(subject, &module);
-        let answered = module.answered_sizes(&report.outcome.response);
+        let answered = module.answer(&report.outcome.response);
         if delta > cap_pages {
             // Refused: Extism's limiter ends the call rather than have `memory.grow` return -1.
-            let refused = report.outcome.end == End::LimitExceeded(Resource::Memory) || answered.is_some_and(|(_, memories)| memories.get(1) == Some(&1));
+            let refused = report.outcome.end == End::LimitExceeded(Resource::Memory) || answered.is_some_and(|answer| answer.memories.get(1) == Some(&1));
             assert!(refused, "{module}: {:?}", report.outcome);
             continue;
         }
-        let (_, memories) = answered.unwrap_or_else(|| panic!("{module}: {:?}", report.outcome));
+        let memories = answered.unwrap_or_else(|| panic!("{module}: {:?}", report.outcome)).memories;
         assert_eq!(memories.get(1), Some(&(1 + delta)), "{module}: {memories:?}");
         let labelled = report.labels.iter().any(|label| label == &harness::abi::known::label("max-pages-excludes-initial-memory"));
         assert_eq!(labelled, delta == cap_pages, "{module}: {:?}", report.labels);

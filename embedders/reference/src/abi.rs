@@ -74,6 +74,9 @@ pub fn abi(policy: &Policy) -> Abi {
             // The loader caps nothing written in the sandbox: the suite's ceilings apply.
             max_sandbox_bytes: None,
             max_sandbox_entries: None,
+            // The WASI context's resource table holds at most this many
+            // descriptors and streams, stdio and the sandbox among them.
+            max_open_files: Some(wide(policy.max_open_files)),
         },
         features: features(policy),
         io: Box::new(OakIo),

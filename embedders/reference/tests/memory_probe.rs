@@ -152,7 +152,8 @@ fn resource_modules_validate_reach_every_resource_at_every_place_and_answer_thei
         if let Ok(loaded) = subject.embedder.load(&bytes, &Store::new()) {
             let outcome = loaded.invoke(harness::memory_probe::resources::REQUEST, None);
             if outcome.end == End::Ok {
-                let (tables, memories) = module.answered_sizes(&outcome.response).unwrap_or_else(|| panic!("{module}: {:?}", outcome.response));
+                let answer = module.answer(&outcome.response).unwrap_or_else(|| panic!("{module}: {:?}", outcome.response));
+                let (tables, memories) = (answer.tables, answer.memories);
                 assert!(memories.first().is_some_and(|&pages| pages >= module.memory.minimum), "{module}: {memories:?}");
                 assert!(tables.iter().all(|&elements| elements <= 10_000), "{module}: {tables:?}");
                 answered += 1;
@@ -160,11 +161,52 @@ fn resource_modules_validate_reach_every_resource_at_every_place_and_answer_thei
         }
     }
     let mut expected: BTreeSet<&str> =
-        ["memory-grow", "globals", "functions", "locals", "data-segments", "exports", "types", "recursion", "indirect-recursion", "operand-stack"].into();
+        ["memory-grow", "globals", "functions", "locals", "data-segments", "exports", "types", "recursion", "indirect-recursion", "operand-stack", "open-files"]
+            .into();
     if abi.features.contains(wasmparser::WasmFeatures::REFERENCE_TYPES) {
         expected.extend(["table-grow", "tables", "element-segments"]);
     }
     assert!(resources.is_superset(&expected), "missing {:?}", expected.difference(&resources).collect::<Vec<_>>());
     assert_eq!(places, ["callback", "entry", "initialize", "start"].into());
     assert!(answered >= 50, "only {answered} modules ran to their answer");
+}
+
+/// The open-files probe opens as many files as it asks for below the
+/// loader's cap, and past the cap the loader ends the call at the limit,
+/// from every place guest code runs.
+#[test]
+fn the_open_files_probe_holds_what_it_asks_for_and_the_loader_stops_it_at_the_cap() {
+    use contract::Resource;
+    use harness::memory_probe::resources::{Declared, Place, Resource as Probed, ResourceModule};
+    let subject = subject();
+    let cap = subject.abi.limits.open_files_or_ceiling();
+    for place in [Place::Start, Place::Initialize, Place::Entry, Place::Callback] {
+        for count in [10, cap + 1, 4 * cap] {
+            let module = ResourceModule {
+                resource: Probed::OpenFiles { count },
+                place,
+                table: Declared { minimum: 1, maximum: None },
+                memory: Declared { minimum: 1, maximum: None },
+                table_ops: subject.abi.features.contains(wasmparser::WasmFeatures::REFERENCE_TYPES),
+            };
+            let report = harness::memory_probe::run_resource_module(&subject, &module);
+            if place == Place::Initialize {
+                // The loader calls no `_initialize`: the probe never runs.
+                let opened = module.answer(&report.outcome.response).and_then(|answer| answer.opened);
+                assert_eq!(opened, Some(0), "{module}: {:?}", report.outcome);
+            } else if count < cap {
+                let opened = module.answer(&report.outcome.response).and_then(|answer| answer.opened);
+                assert_eq!(opened, Some(count), "{module}: {:?}", report.outcome);
+            } else if place == Place::Callback {
+                // The trap in `alloc` fails the `read_request` it serves
+                // (alloc-failed, 5); the guest goes on holding what it got:
+                // the cap less stdio's three streams and the sandbox.
+                let opened = module.answer(&report.outcome.response).and_then(|answer| answer.opened);
+                assert_eq!(opened, Some(cap - 4), "{module}: {:?}", report.outcome);
+                assert_eq!(report.outcome.host_calls.first().and_then(|call| call.result), Some(5), "{module}: {:?}", report.outcome);
+            } else {
+                assert_eq!(report.outcome.end, End::LimitExceeded(Resource::OpenFiles), "{module}: {:?}", report.outcome);
+            }
+        }
+    }
 }

@@ -457,6 +457,16 @@ fn layer_3_catches_an_embedder_whose_tables_grow_without_a_cap() {
 }
 
 #[test]
+fn layer_3_catches_an_embedder_that_lets_a_guest_hold_files_open_past_its_cap() {
+    let declared = Policy::fuzzing();
+    let actual = Policy { max_open_files: 100_000, ..declared.clone() };
+    let wrong = subject(Flaw::None, actual, declared.clone());
+    let message = first_oracle_of(Layer::MemoryProbe, &wrong, resource_inputs(300)).expect("layer 3 catches it");
+    assert!(message.starts_with("oracle: the guest held") && message.ends_with("past the cap of 64"), "{message}");
+    quiet_on_the_loader(Layer::MemoryProbe, resource_inputs(300));
+}
+
+#[test]
 fn layer_1_catches_an_embedder_that_holds_host_memory_past_its_budget_at_instantiation() {
     let wrong = subject(Flaw::HoldsMemory, Policy::fuzzing(), Policy::fuzzing());
     let message = first_oracle(Layer::RawBytes, &wrong, 200).expect("layer 1 catches it");

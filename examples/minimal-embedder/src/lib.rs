@@ -166,6 +166,7 @@ pub fn abi(policy: &Policy) -> Abi {
             load_runs_guest_code: false,
             max_sandbox_bytes: None,
             max_sandbox_entries: None,
+            max_open_files: None,
         },
         features: features(),
         io: Box::new(ReadsNothing),

@@ -43,6 +43,12 @@ pub enum KnownDefect {
         /// The finding's id.
         id: &'static str,
     },
+    /// A guest may hold open through WASI as many files as the host process
+    /// may: past the suite's ceiling (the ABI promises no cap).
+    OpenFilesUncapped {
+        /// The finding's id.
+        id: &'static str,
+    },
     /// Guest code run while a module is loaded (its start function, a
     /// reactor's `_initialize`) is not held to the memory cap: a load of a
     /// module with such code may go past the host-memory budget.
@@ -66,6 +72,7 @@ impl KnownDefect {
             KnownDefect::RefusesDeclaredMaximum { id }
             | KnownDefect::CapExcludesInitialMemory { id }
             | KnownDefect::TablesUncapped { id }
+            | KnownDefect::OpenFilesUncapped { id }
             | KnownDefect::UnlimitedAtLoad { id }
             | KnownDefect::CrashesHost { id } => id,
         }

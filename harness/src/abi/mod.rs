@@ -62,6 +62,11 @@ impl Abi {
         self.known_defects.iter().find(|defect| matches!(defect, KnownDefect::TablesUncapped { .. })).map(KnownDefect::id)
     }
 
+    /// The id of the known defect [`KnownDefect::OpenFilesUncapped`], if listed.
+    pub fn open_files_uncapped(&self) -> Option<&'static str> {
+        self.known_defects.iter().find(|defect| matches!(defect, KnownDefect::OpenFilesUncapped { .. })).map(KnownDefect::id)
+    }
+
     /// The id of the known defect [`KnownDefect::UnlimitedAtLoad`], if listed.
     pub fn unlimited_at_load(&self) -> Option<&'static str> {
         self.known_defects.iter().find(|defect| matches!(defect, KnownDefect::UnlimitedAtLoad { .. })).map(KnownDefect::id)
@@ -199,6 +204,8 @@ pub struct Limits {
     pub max_sandbox_bytes: Option<u64>,
     /// Most files, directories and links a run may leave in its WASI sandbox.
     pub max_sandbox_entries: Option<u64>,
+    /// Most files and directories a guest may hold open at once through WASI.
+    pub max_open_files: Option<u64>,
 }
 
 /// Memories the suite lets a module use where its embedder promises no cap.
@@ -210,6 +217,12 @@ pub const TABLES_CEILING: u64 = 4;
 pub const TABLE_ELEMENT_BYTES: u64 = 16;
 /// Entries a run may leave in its sandbox where the embedder promises no cap.
 pub const SANDBOX_ENTRIES_CEILING: u64 = 1024;
+/// Files and directories a guest may hold open at once where its embedder
+/// promises no cap: the soft limit on a process's open descriptors that most
+/// Linux hosts start with (`ulimit -n`). Each one a guest holds is a host
+/// descriptor; a guest holding this many can leave a host so configured
+/// unable to open a file or accept a connection while it runs.
+pub const OPEN_FILES_CEILING: u64 = 1024;
 /// The memory cap the suite assumes where an embedder promises none: 4 GiB,
 /// all a 32-bit memory can address.
 pub const MEMORY_CEILING_BYTES: u64 = 1 << 32;
@@ -244,6 +257,12 @@ impl Limits {
     /// The most sandbox entries, or the suite's ceiling [`SANDBOX_ENTRIES_CEILING`].
     pub fn sandbox_entries_or_ceiling(&self) -> u64 {
         self.max_sandbox_entries.unwrap_or(SANDBOX_ENTRIES_CEILING)
+    }
+
+    /// The most files a guest may hold open at once, or the suite's ceiling
+    /// [`OPEN_FILES_CEILING`].
+    pub fn open_files_or_ceiling(&self) -> u64 {
+        self.max_open_files.unwrap_or(OPEN_FILES_CEILING)
     }
 
     /// The largest table in elements, or the suite's ceiling: as many

@@ -1,7 +1,8 @@
 //! The resource generator (`generator:resources`): one module per input
 //! that makes its host hold one resource at a boundary size (tables,
 //! memories, 64-bit memories, globals, functions, locals, data and element
-//! segments, exports, types, call depth, operand-stack height), from one place guest
+//! segments, exports, types, call depth, operand-stack height, files held
+//! open through WASI), from one place guest
 //! code runs: the start function, a reactor's `_initialize`, the entry
 //! point, or a callback the host makes into the guest (the ABI's helpers,
 //! such as the reference's `alloc`).
@@ -15,8 +16,9 @@
 //! millisecond or two.
 //!
 //! The entry point, after the probe, answers with the size of every table
-//! (elements) and memory (pages), `u32` little-endian each, tables first:
-//! what the guest itself sees, which the cap oracle checks.
+//! (elements) and memory (pages), `u32` little-endian each, tables first,
+//! and for [`Resource::OpenFiles`] the count of opens that succeeded: what
+//! the guest itself sees, which the cap oracle checks.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -32,7 +34,7 @@ use wasmparser::WasmFeatures;
 use contract::{End, Outcome};
 
 use crate::abi::io::encoder_types;
-use crate::abi::{Abi, Scratch, known};
+use crate::abi::{Abi, OPEN_FILES_CEILING, Scratch, known, wasi};
 
 /// Where the entry point's glue has the request put.
 pub const REQUEST_AT: u32 = 4096;
@@ -60,6 +62,19 @@ pub const MAX_SEGMENT_ELEMENTS: u64 = 65_537;
 pub const MAX_STACK_HEIGHT: u64 = 10_000;
 /// Bytes of all data segments together at most.
 pub const MAX_DATA_BYTES: u64 = 4 << 20;
+/// The most `path_open` calls of one [`Resource::OpenFiles`] probe: past
+/// four times the suite's ceiling of files held open.
+pub const MAX_OPENS: u64 = 4 * OPEN_FILES_CEILING + 1;
+/// One resource module in this many opens files (where the ABI imports WASI).
+pub const OPEN_FILES_ONE_IN: u32 = 16;
+/// Where the [`Resource::OpenFiles`] probe keeps the path it opens (`.`).
+const PATH_AT: u32 = 512;
+/// Where `path_open` writes the descriptor it opened.
+const OPENED_FD_AT: u32 = 516;
+/// The descriptor of the first preopened directory (the sandbox), after stdio.
+const SANDBOX_FD: i32 = 3;
+/// `oflags` of `path_open`: `O_DIRECTORY`.
+const OFLAGS_DIRECTORY: i32 = 2;
 
 /// wasmparser's implementation limits, which wasmtime enforces: the
 /// engine's own maxima.
@@ -183,6 +198,13 @@ pub enum Resource {
         /// Values pushed.
         height: u64,
     },
+    /// WASI `path_open` of the sandbox directory (`.` under the first
+    /// preopen), this many times with none closed; a global counts the
+    /// opens that succeeded, each a descriptor the host holds.
+    OpenFiles {
+        /// Opens tried.
+        count: u64,
+    },
 }
 
 impl Resource {
@@ -215,6 +237,7 @@ impl Resource {
             Resource::Recursion { indirect: false, .. } => "recursion",
             Resource::Recursion { indirect: true, .. } => "indirect-recursion",
             Resource::OperandStack { .. } => "operand-stack",
+            Resource::OpenFiles { .. } => "open-files",
         }
     }
 }
@@ -226,6 +249,17 @@ pub struct Declared {
     pub minimum: u64,
     /// Declared maximum.
     pub maximum: Option<u64>,
+}
+
+/// What the entry point answers with, as the guest saw it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answer {
+    /// Elements of each table (with reference types).
+    pub tables: Vec<u64>,
+    /// Pages of each memory.
+    pub memories: Vec<u64>,
+    /// Files opened and still held, for [`Resource::OpenFiles`].
+    pub opened: Option<u64>,
 }
 
 /// One generated module: the resource, where it is probed, and the
@@ -356,6 +390,16 @@ impl ResourceModule {
         let table = Declared { minimum: table_minimum, maximum: u.ratio(1, 4)?.then(|| table_minimum.max(table_cap)) };
         let memory_minimum = boundary(u, &[page_cap], page_cap.saturating_add(1).min(engine::PAGES_32))?.max(1);
         let memory = Declared { minimum: memory_minimum, maximum: u.ratio(1, 4)?.then(|| memory_minimum.max(page_cap).min(engine::PAGES_32)) };
+        // Files held open, one module in [`OPEN_FILES_ONE_IN`] where the ABI
+        // imports WASI: drawn last, so that the draws before it mean what
+        // they meant before this kind came in (seeds and regression inputs
+        // keep their resource), and never on an input used up.
+        let opens_files = abi.imports.iter().any(|import| import.module == wasi::MODULE && import.name == "path_open");
+        let resource = if opens_files && !u.ratio(OPEN_FILES_ONE_IN - 1, OPEN_FILES_ONE_IN)? {
+            Resource::OpenFiles { count: boundary(u, &[limits.open_files_or_ceiling(), OPEN_FILES_CEILING], MAX_OPENS)? }
+        } else {
+            resource
+        };
         Ok(ResourceModule { resource, place, table, memory, table_ops })
     }
 
@@ -386,14 +430,25 @@ impl ResourceModule {
         if self.table_ops { self.tables() } else { 0 }
     }
 
-    /// The sizes the entry point answers with, from its response: table
-    /// sizes (with reference types), then memory sizes; `None` if the
-    /// response is not that.
-    pub fn answered_sizes(&self, response: &[u8]) -> Option<(Vec<u64>, Vec<u64>)> {
-        let sizes: Vec<u64> = response.chunks_exact(4).map(|chunk| chunk.iter().rev().fold(0u64, |size, byte| (size << 8) | u64::from(*byte))).collect();
+    /// Whether the probe opens files, so that its calls need a sandbox and
+    /// its answer ends with the count it opened.
+    pub fn opens_files(&self) -> bool {
+        matches!(self.resource, Resource::OpenFiles { .. })
+    }
+
+    /// What the entry point answers with, from its response: table sizes
+    /// (with reference types), memory sizes, then the files it opened (for
+    /// [`Resource::OpenFiles`]); `None` if the response is not that.
+    pub fn answer(&self, response: &[u8]) -> Option<Answer> {
+        let words: Vec<u64> = response.chunks_exact(4).map(|chunk| chunk.iter().rev().fold(0u64, |size, byte| (size << 8) | u64::from(*byte))).collect();
         let tables = usize::try_from(self.answered_tables()).ok()?;
-        let expected = tables.checked_add(usize::try_from(self.memories()).ok()?)?.checked_mul(4)?;
-        (response.len() == expected).then(|| (sizes.get(..tables).unwrap_or_default().to_vec(), sizes.get(tables..).unwrap_or_default().to_vec()))
+        let memories = tables.checked_add(usize::try_from(self.memories()).ok()?)?;
+        let expected = memories.checked_add(usize::from(self.opens_files()))?.checked_mul(4)?;
+        (response.len() == expected).then(|| Answer {
+            tables: words.get(..tables).unwrap_or_default().to_vec(),
+            memories: words.get(tables..memories).unwrap_or_default().to_vec(),
+            opened: words.get(memories).copied().filter(|_| self.opens_files()),
+        })
     }
 
     /// The module, for `abi`'s glue and entry point.
@@ -405,10 +460,12 @@ impl ResourceModule {
 /// The cap oracle on what the guest saw: after a call that ended well, no
 /// table holds more elements than the table cap (or the suite's ceiling
 /// where the ABI promises none), no memory more bytes than the memory cap
-/// plus `uncapped` (what a known defect grants beyond it), and a module
+/// plus `uncapped` (what a known defect grants beyond it), the guest held
+/// no more files open than the open-file cap (or the suite's ceiling), and a module
 /// with more tables or memories than the ABI allows did not run. A table
-/// past the ceiling that [`crate::abi::KnownDefect::TablesUncapped`]
-/// explains is passed over: its id comes back.
+/// or open files past the ceiling that [`crate::abi::KnownDefect::TablesUncapped`]
+/// or [`crate::abi::KnownDefect::OpenFilesUncapped`] explains is passed
+/// over: its id comes back.
 pub fn check_sizes(abi: &Abi, module: &ResourceModule, outcome: &Outcome, uncapped: u64) -> Option<&'static str> {
     let limits = &abi.limits;
     if outcome.end != End::Ok {
@@ -420,9 +477,16 @@ pub fn check_sizes(abi: &Abi, module: &ResourceModule, outcome: &Outcome, uncapp
             assert!(count <= cap as u64, "oracle: a module with {count} {what} ran, past the cap of {cap} {what} ({ran})");
         }
     }
-    let (tables, memories) = module.answered_sizes(&outcome.response)?;
+    let answer = module.answer(&outcome.response)?;
+    let open_files_cap = limits.open_files_or_ceiling();
+    let files_past = answer.opened.filter(|opened| *opened > open_files_cap);
+    let known_files = limits.max_open_files.is_none().then(|| abi.open_files_uncapped()).flatten();
+    if let Some(opened) = files_past {
+        let bound = if limits.max_open_files.is_some() { "the cap" } else { "the suite's ceiling (no cap promised)" };
+        assert!(known_files.is_some(), "oracle: the guest held {opened} files open at once after {ran}, past {bound} of {open_files_cap}");
+    }
     let memory_cap = limits.memory_bytes_or_ceiling().saturating_add(uncapped);
-    for (index, pages) in memories.iter().enumerate() {
+    for (index, pages) in answer.memories.iter().enumerate() {
         let bytes = pages.saturating_mul(crate::abi::PAGE_BYTES);
         assert!(bytes <= memory_cap, "oracle: memory {index} holds {bytes} bytes after {ran}, past the cap of {memory_cap}");
     }
@@ -430,11 +494,11 @@ pub fn check_sizes(abi: &Abi, module: &ResourceModule, outcome: &Outcome, uncapp
         Some(cap) => (cap, "the cap", None),
         None => (limits.table_elements_or_ceiling(), "the suite's ceiling (no cap promised)", abi.tables_uncapped()),
     };
-    let past = tables.iter().enumerate().find(|(_, elements)| **elements > table_cap);
+    let past = answer.tables.iter().enumerate().find(|(_, elements)| **elements > table_cap);
     if let Some((index, elements)) = past {
         assert!(known.is_some(), "oracle: table {index} holds {elements} elements after {ran}, past {table_bound} of {table_cap}");
     }
-    known.filter(|_| past.is_some())
+    known_files.filter(|_| files_past.is_some()).or(known.filter(|_| past.is_some()))
 }
 
 /// Function indices of a module being built.
@@ -487,6 +551,14 @@ impl<'a> Encoder<'a> {
             imports.import(import.module, import.name, EntityType::Function(ty));
             self.function_count += 1;
         }
+        let path_open = self.function_count;
+        if module.opens_files() {
+            let ty = self.types.len();
+            let (i32, i64) = (ValType::I32, ValType::I64);
+            self.types.ty().function([i32, i32, i32, i32, i32, i64, i64, i32, i32], [i32]);
+            imports.import(wasi::MODULE, "path_open", EntityType::Function(ty));
+            self.function_count += 1;
+        }
         // The probe, and what it calls.
         let callee = match module.resource {
             Resource::Functions { count } => {
@@ -514,7 +586,7 @@ impl<'a> Encoder<'a> {
             sink.end().end();
             self.function_of_type(I32_TO_VOID, &body);
         }
-        let probe = self.function_of_type(VOID, &probe_body(&module, callee, recursive));
+        let probe = self.function_of_type(VOID, &probe_body(&module, callee, recursive, path_open));
         // Helpers, wrapped to run the probe first where it runs in callbacks.
         for helper in io.helpers(REQUEST_AT) {
             let params = encoder_types(&helper.signature.params);
@@ -560,6 +632,12 @@ impl<'a> Encoder<'a> {
             for _ in 0..count {
                 globals.global(GlobalType { val_type: ValType::I64, mutable: true, shared: false }, &ConstExpr::i64_const(0));
             }
+            bytes.section(&globals);
+        }
+        if module.opens_files() {
+            // Global 0: the opens that succeeded.
+            let mut globals = GlobalSection::new();
+            globals.global(GlobalType { val_type: ValType::I32, mutable: true, shared: false }, &ConstExpr::i32_const(0));
             bytes.section(&globals);
         }
         bytes.section(&self.exports);
@@ -624,13 +702,18 @@ fn elements(module: &ResourceModule, recursive: u32) -> Option<ElementSection> {
     Some(elements)
 }
 
-/// The probe: `() -> ()`, making the host hold the resource.
-fn probe_body(module: &ResourceModule, callee: Option<u32>, recursive: u32) -> Function {
+/// The probe: `() -> ()`, making the host hold the resource; `path_open`
+/// is the index of WASI's, imported where the probe opens files.
+fn probe_body(module: &ResourceModule, callee: Option<u32>, recursive: u32, path_open: u32) -> Function {
     let locals = match module.resource {
         Resource::Locals { count } => u32::try_from(count).unwrap_or(u32::MAX),
         _ => 0,
     };
-    let mut body = Function::new(if locals > 0 { vec![(locals, ValType::I64)] } else { Vec::new() });
+    let mut body = match module.resource {
+        // Local 0: the opens left to try.
+        Resource::OpenFiles { .. } => Function::new([(1, ValType::I32)]),
+        _ => Function::new(if locals > 0 { vec![(locals, ValType::I64)] } else { Vec::new() }),
+    };
     let mut sink = body.instructions();
     match module.resource {
         Resource::TableGrow { delta } => {
@@ -679,6 +762,20 @@ fn probe_body(module: &ResourceModule, callee: Option<u32>, recursive: u32) -> F
                 sink.drop();
             }
         }
+        Resource::OpenFiles { count } => {
+            let byte = MemArg { offset: u64::from(PATH_AT), align: 0, memory_index: 0 };
+            sink.i32_const(0).i32_const(i32::from(b'.')).i32_store8(byte);
+            sink.i32_const(i32::try_from(count).unwrap_or(i32::MAX)).local_set(0);
+            sink.block(BlockType::Empty).loop_(BlockType::Empty);
+            sink.local_get(0).i32_eqz().br_if(1);
+            sink.local_get(0).i32_const(1).i32_sub().local_set(0);
+            // path_open(fd, dirflags, path, path_len, oflags, rights, inheriting rights, fdflags, opened fd)
+            sink.i32_const(SANDBOX_FD).i32_const(0).i32_const(PATH_AT.cast_signed()).i32_const(1).i32_const(OFLAGS_DIRECTORY);
+            sink.i64_const(0).i64_const(0).i32_const(0).i32_const(OPENED_FD_AT.cast_signed()).call(path_open);
+            sink.i32_eqz().if_(BlockType::Empty);
+            sink.global_get(0).i32_const(1).i32_add().global_set(0);
+            sink.end().br(0).end().end();
+        }
         Resource::Globals { .. } | Resource::Locals { .. } | Resource::Functions { .. } | Resource::Exports { .. } | Resource::Types { .. } => {}
     }
     if let Some(callee) = callee {
@@ -713,6 +810,11 @@ fn entry_body(abi: &Abi, module: &ResourceModule, probe: u32) -> Function {
         if module.is_memory64(memory.into()) {
             sink.i32_wrap_i64();
         }
+        store(&mut sink, at);
+        at += 4;
+    }
+    if module.opens_files() {
+        sink.i32_const(0).global_get(0);
         store(&mut sink, at);
         at += 4;
     }

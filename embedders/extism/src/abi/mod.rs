@@ -141,6 +141,8 @@ pub fn abi(policy: &Policy) -> Abi {
             // Extism caps nothing written in the allowed paths: the suite's ceilings apply.
             max_sandbox_bytes: None,
             max_sandbox_entries: None,
+            // Extism caps no descriptors a plugin holds open: the suite's ceiling applies.
+            max_open_files: None,
         },
         features: features(),
         io: Box::new(ExtismIo),
