@@ -115,6 +115,38 @@ fn table_growth_uncapped_still_reproduces() {
     assert_eq!(check_sizes(&subject().abi, &growing_table(), &outcome, 0), Some("table-growth-uncapped"));
 }
 
+/// The resource generator's module behind `open-files-uncapped`: the entry
+/// point opens the allowed directory 2,000 times, closing none, and answers
+/// with how many opens succeeded.
+fn opening_files() -> ResourceModule {
+    ResourceModule {
+        resource: Resource::OpenFiles { count: 2_000 },
+        place: Place::Entry,
+        table: Declared { minimum: 1, maximum: None },
+        memory: Declared { minimum: 1, maximum: None },
+        table_ops: true,
+    }
+}
+
+#[test]
+fn open_files_uncapped_still_reproduces() {
+    let reporting = reporting();
+    let generated = opening_files().encode(&reporting.abi);
+    if std::env::var_os("UPDATE_SEEDS").is_some() {
+        std::fs::write(findings().join("open-files-uncapped.wat"), wasmprinter::print_bytes(&generated).unwrap()).unwrap();
+    }
+    let module = reproducer("open-files-uncapped");
+    assert!(module == generated, "the reproducer is no longer the generator's module: run UPDATE_SEEDS=1 cargo test --workspace --test known_findings");
+    let sandbox = tempfile::tempdir().unwrap();
+    let outcome = reporting.embedder.load(&module, &Store::new()).unwrap().invoke(REQUEST, Some(sandbox.path()));
+    let message = panic_of(|| {
+        check_sizes(&reporting.abi, &opening_files(), &outcome, 0);
+    });
+    let expected = "oracle: the guest held 2000 files open at once after the open-files probe ran at the entry, past the suite's ceiling (no cap promised) of 1024";
+    assert_eq!(message.as_deref(), Some(expected));
+    assert_eq!(check_sizes(&subject().abi, &opening_files(), &outcome, 0), Some("open-files-uncapped"));
+}
+
 /// The resource generator's module behind `memory-unlimited-at-plugin-creation`:
 /// memory 0 grows by 8,192 pages (512 MiB, the most the generator grows by at
 /// load), every page written, in the start function, which Extism runs while

@@ -96,13 +96,15 @@ pub fn env_import(name: &'static str, for_generators: bool) -> Import {
 }
 
 /// What the oracles pass over in Extism 1.30, so that campaigns find the next
-/// one, each written up in `embedders/extism/findings/`: its four defects, and
+/// one, each written up in `embedders/extism/findings/`: its four defects,
 /// `max-pages-excludes-initial-memory`, a note on a deliberate budget rule of
-/// Extism (not a defect) that the cap oracle would otherwise report.
-pub const KNOWN_DEFECTS: [KnownDefect; 5] = [
+/// Extism (not a defect) that the cap oracle would otherwise report, and
+/// `open-files-uncapped`, a note on a cap Extism does not promise.
+pub const KNOWN_DEFECTS: [KnownDefect; 6] = [
     KnownDefect::RefusesDeclaredMaximum { id: "declared-maximum-refused" },
     KnownDefect::CapExcludesInitialMemory { id: "max-pages-excludes-initial-memory" },
     KnownDefect::TablesUncapped { id: "table-growth-uncapped" },
+    KnownDefect::OpenFilesUncapped { id: "open-files-uncapped" },
     KnownDefect::UnlimitedAtLoad { id: "memory-unlimited-at-plugin-creation" },
     KnownDefect::CrashesHost { id: READS_OUTSIDE },
 ];
