@@ -17,12 +17,14 @@ features=(--no-default-features)
 case " $* " in *extism*) features=() ;; esac
 # A first run builds wasmtime twice: for the harness binary and, instrumented,
 # for the fuzz targets. Side by side the two builds keep both cores busy
-# where one alone waits on a single large crate.
+# where one alone waits on a single large crate; the targets' build yields
+# (nice) so that the binary's chain of the suite's own crates, which ends
+# with it, is not left to run alone at the end.
 prebuild=
 case " $* " in
   *" --targets"*) ;;
   *)
-    cargo fuzz build -s none --fuzz-dir embedders/reference/fuzz ${SUITE_FUZZ_TARGET_DIR:+--target-dir "$SUITE_FUZZ_TARGET_DIR"} &
+    nice -n 10 cargo fuzz build -s none --fuzz-dir embedders/reference/fuzz ${SUITE_FUZZ_TARGET_DIR:+--target-dir "$SUITE_FUZZ_TARGET_DIR"} &
     prebuild=$!
     ;;
 esac
