@@ -50,6 +50,25 @@ fn panic_of(run: impl FnOnce()) -> Option<String> {
     payload.downcast_ref::<String>().cloned().or_else(|| payload.downcast_ref::<&str>().map(|text| (*text).to_owned()))
 }
 
+/// The resource generator's module probing `resource` at `place`, with
+/// table 0 and memory 0 declared at one element and one page, no maximum.
+fn probe(resource: Resource, place: Place) -> ResourceModule {
+    let unbounded = Declared { minimum: 1, maximum: None };
+    ResourceModule { resource, place, table: unbounded, memory: unbounded, table_ops: true }
+}
+
+/// The reproducer of finding `id`, which must be `module` as the generator
+/// encodes it for Extism (`UPDATE_SEEDS=1` writes its WAT).
+fn generated_reproducer(id: &str, module: &ResourceModule) -> Vec<u8> {
+    let generated = module.encode(&reporting().abi);
+    if std::env::var_os("UPDATE_SEEDS").is_some() {
+        std::fs::write(findings().join(format!("{id}.wat")), wasmprinter::print_bytes(&generated).unwrap()).unwrap();
+    }
+    let stored = reproducer(id);
+    assert!(stored == generated, "the reproducer is no longer the generator's module: run UPDATE_SEEDS=1 cargo test --workspace --test known_findings");
+    stored
+}
+
 #[test]
 fn every_known_defect_has_a_write_up_and_a_reproducer() {
     for defect in KNOWN_DEFECTS {
@@ -88,24 +107,13 @@ fn max_pages_excludes_initial_memory_still_reproduces() {
 /// declared without a maximum, grows by 2,000,000 elements at the entry
 /// point, which answers with its size.
 fn growing_table() -> ResourceModule {
-    ResourceModule {
-        resource: Resource::TableGrow { delta: 2_000_000 },
-        place: Place::Entry,
-        table: Declared { minimum: 1, maximum: None },
-        memory: Declared { minimum: 1, maximum: None },
-        table_ops: true,
-    }
+    probe(Resource::TableGrow { delta: 2_000_000 }, Place::Entry)
 }
 
 #[test]
 fn table_growth_uncapped_still_reproduces() {
     let reporting = reporting();
-    let generated = growing_table().encode(&reporting.abi);
-    if std::env::var_os("UPDATE_SEEDS").is_some() {
-        std::fs::write(findings().join("table-growth-uncapped.wat"), wasmprinter::print_bytes(&generated).unwrap()).unwrap();
-    }
-    let module = reproducer("table-growth-uncapped");
-    assert!(module == generated, "the reproducer is no longer the generator's module: run UPDATE_SEEDS=1 cargo test --workspace --test known_findings");
+    let module = generated_reproducer("table-growth-uncapped", &growing_table());
     let outcome = reporting.embedder.load(&module, &Store::new()).unwrap().invoke(REQUEST, None);
     let message = panic_of(|| {
         check_sizes(&reporting.abi, &growing_table(), &outcome, 0);
@@ -119,24 +127,13 @@ fn table_growth_uncapped_still_reproduces() {
 /// point opens the allowed directory 2,000 times, closing none, and answers
 /// with how many opens succeeded.
 fn opening_files() -> ResourceModule {
-    ResourceModule {
-        resource: Resource::OpenFiles { count: 2_000 },
-        place: Place::Entry,
-        table: Declared { minimum: 1, maximum: None },
-        memory: Declared { minimum: 1, maximum: None },
-        table_ops: true,
-    }
+    probe(Resource::OpenFiles { count: 2_000 }, Place::Entry)
 }
 
 #[test]
 fn open_files_uncapped_still_reproduces() {
     let reporting = reporting();
-    let generated = opening_files().encode(&reporting.abi);
-    if std::env::var_os("UPDATE_SEEDS").is_some() {
-        std::fs::write(findings().join("open-files-uncapped.wat"), wasmprinter::print_bytes(&generated).unwrap()).unwrap();
-    }
-    let module = reproducer("open-files-uncapped");
-    assert!(module == generated, "the reproducer is no longer the generator's module: run UPDATE_SEEDS=1 cargo test --workspace --test known_findings");
+    let module = generated_reproducer("open-files-uncapped", &opening_files());
     let sandbox = tempfile::tempdir().unwrap();
     let outcome = reporting.embedder.load(&module, &Store::new()).unwrap().invoke(REQUEST, Some(sandbox.path()));
     let message = panic_of(|| {
@@ -152,25 +149,14 @@ fn open_files_uncapped_still_reproduces() {
 /// load), every page written, in the start function, which Extism runs while
 /// it creates the plugin.
 fn growing_memory_at_load() -> ResourceModule {
-    ResourceModule {
-        resource: Resource::MemoryGrow { delta: 8_192 },
-        place: Place::Start,
-        table: Declared { minimum: 1, maximum: None },
-        memory: Declared { minimum: 1, maximum: None },
-        table_ops: true,
-    }
+    probe(Resource::MemoryGrow { delta: 8_192 }, Place::Start)
 }
 
 #[test]
 fn memory_unlimited_at_plugin_creation_still_reproduces() {
     let id = "memory-unlimited-at-plugin-creation";
     let reporting = reporting();
-    let generated = growing_memory_at_load().encode(&reporting.abi);
-    if std::env::var_os("UPDATE_SEEDS").is_some() {
-        std::fs::write(findings().join(format!("{id}.wat")), wasmprinter::print_bytes(&generated).unwrap()).unwrap();
-    }
-    let module = reproducer(id);
-    assert!(module == generated, "the reproducer is no longer the generator's module: run UPDATE_SEEDS=1 cargo test --workspace --test known_findings");
+    generated_reproducer(id, &growing_memory_at_load());
     let message = panic_of(|| {
         harness::memory_probe::run_resource_module(&reporting, &growing_memory_at_load());
     });
