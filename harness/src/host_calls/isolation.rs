@@ -129,7 +129,8 @@ impl Sandbox<'_> {
 }
 
 impl Drop for Sandbox<'_> {
-    /// Keeps an untouched sandbox as the spare, or removes the whole tree:
+    /// Keeps an untouched sandbox as the spare, or removes the whole tree,
+    /// however deep ([`crate::scratch::remove_tree`]):
     /// symlinks are removed, never followed; what cannot be removed stays in
     /// the base folder.
     fn drop(&mut self) {
@@ -139,7 +140,7 @@ impl Drop for Sandbox<'_> {
             *spare = Some(self.made.clone());
             return;
         }
-        let _ = fs::remove_dir_all(&self.made.path);
+        let _ = crate::scratch::remove_tree(&self.made.path);
     }
 }
 
@@ -158,7 +159,7 @@ impl Default for Canaries {
         let parent = if shm.is_dir() { shm.to_path_buf() } else { std::env::temp_dir() };
         crate::scratch::remove_stale(&parent, BASE_PREFIX);
         let base = parent.join(format!("{}{}", crate::scratch::name_prefix(BASE_PREFIX), SETS.fetch_add(1, Ordering::Relaxed)));
-        let _ = fs::remove_dir_all(&base);
+        let _ = crate::scratch::remove_tree(&base);
         match Canaries::create(&base) {
             Ok(canaries) => canaries,
             Err(error) => panic!("setup: cannot create the canaries in {}: {error}", base.display()),
@@ -226,7 +227,7 @@ impl Canaries {
         match made {
             Ok(snapshot) => Ok(Made { path, snapshot }),
             Err(error) => {
-                let _ = fs::remove_dir_all(&path);
+                let _ = crate::scratch::remove_tree(&path);
                 Err(error)
             }
         }
