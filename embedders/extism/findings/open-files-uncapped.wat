@@ -7,20 +7,24 @@
   (type (;5;) (func (param i64 i32)))
   (type (;6;) (func (param i64 i64)))
   (type (;7;) (func (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
-  (type (;8;) (func (result i32)))
+  (type (;8;) (func (param i32 i32 i32) (result i32)))
+  (type (;9;) (func (param i32) (result i32)))
+  (type (;10;) (func (result i32)))
   (import "extism:host/env" "input_length" (func (;0;) (type 2)))
   (import "extism:host/env" "input_load_u8" (func (;1;) (type 3)))
   (import "extism:host/env" "alloc" (func (;2;) (type 4)))
   (import "extism:host/env" "store_u8" (func (;3;) (type 5)))
   (import "extism:host/env" "output_set" (func (;4;) (type 6)))
   (import "wasi_snapshot_preview1" "path_open" (func (;5;) (type 7)))
+  (import "wasi_snapshot_preview1" "path_create_directory" (func (;6;) (type 8)))
+  (import "wasi_snapshot_preview1" "fd_close" (func (;7;) (type 9)))
   (table (;0;) 1 funcref)
   (memory (;0;) 1)
   (global (;0;) (mut i32) i32.const 0)
-  (export "run" (func 7))
+  (export "run" (func 9))
   (export "memory" (memory 0))
-  (func (;6;) (type 0)
-    (local i32)
+  (func (;8;) (type 0)
+    (local i32 i32)
     i32.const 0
     i32.const 46
     i32.store8 offset=512
@@ -56,7 +60,7 @@
       end
     end
   )
-  (func (;7;) (type 8) (result i32)
+  (func (;9;) (type 10) (result i32)
     (local i32 i32 i64)
     call 0
     i32.wrap_i64
@@ -83,7 +87,7 @@
     end
     local.get 0
     drop
-    call 6
+    call 8
     i32.const 0
     table.size 0
     i32.store offset=1024

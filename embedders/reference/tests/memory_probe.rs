@@ -161,7 +161,7 @@ fn resource_modules_validate_reach_every_resource_at_every_place_and_answer_thei
         }
     }
     let mut expected: BTreeSet<&str> =
-        ["memory-grow", "globals", "functions", "locals", "data-segments", "exports", "types", "recursion", "indirect-recursion", "operand-stack", "open-files"]
+        ["memory-grow", "globals", "functions", "locals", "data-segments", "exports", "types", "recursion", "indirect-recursion", "operand-stack", "open-files", "directories", "directory-depth"]
             .into();
     if abi.features.contains(wasmparser::WasmFeatures::REFERENCE_TYPES) {
         expected.extend(["table-grow", "tables", "element-segments"]);
@@ -189,23 +189,52 @@ fn the_open_files_probe_holds_what_it_asks_for_and_the_loader_stops_it_at_the_ca
                 memory: Declared { minimum: 1, maximum: None },
                 table_ops: subject.abi.features.contains(wasmparser::WasmFeatures::REFERENCE_TYPES),
             };
-            let report = harness::memory_probe::run_resource_module(&subject, &module);
+            let report = harness::memory_probe::run_resource_module(subject, &module);
             if place == Place::Initialize {
                 // The loader calls no `_initialize`: the probe never runs.
-                let opened = module.answer(&report.outcome.response).and_then(|answer| answer.opened);
-                assert_eq!(opened, Some(0), "{module}: {:?}", report.outcome);
+                let held = module.answer(&report.outcome.response).and_then(|answer| answer.held);
+                assert_eq!(held, Some(0), "{module}: {:?}", report.outcome);
             } else if count < cap {
-                let opened = module.answer(&report.outcome.response).and_then(|answer| answer.opened);
-                assert_eq!(opened, Some(count), "{module}: {:?}", report.outcome);
+                let held = module.answer(&report.outcome.response).and_then(|answer| answer.held);
+                assert_eq!(held, Some(count), "{module}: {:?}", report.outcome);
             } else if place == Place::Callback {
                 // The trap in `alloc` fails the `read_request` it serves
                 // (alloc-failed, 5); the guest goes on holding what it got:
                 // the cap less stdio's three streams and the sandbox.
-                let opened = module.answer(&report.outcome.response).and_then(|answer| answer.opened);
-                assert_eq!(opened, Some(cap - 4), "{module}: {:?}", report.outcome);
+                let held = module.answer(&report.outcome.response).and_then(|answer| answer.held);
+                assert_eq!(held, Some(cap - 4), "{module}: {:?}", report.outcome);
                 assert_eq!(report.outcome.host_calls.first().and_then(|call| call.result), Some(5), "{module}: {:?}", report.outcome);
             } else {
                 assert_eq!(report.outcome.end, End::LimitExceeded(Resource::OpenFiles), "{module}: {:?}", report.outcome);
+            }
+        }
+    }
+}
+
+/// The folder probes make every folder they ask for, side by side and
+/// nested past `PATH_MAX`, at every place the loader runs guest code: the
+/// loader has no cap on sandbox entries (its ABI lists it as a known
+/// defect), and the run is labelled with it rather than reported.
+#[test]
+fn the_folder_probes_make_what_they_ask_for_and_the_run_is_labelled_known() {
+    use harness::memory_probe::resources::{Declared, Place, Resource as Probed, ResourceModule};
+    let subject = subject();
+    let ceiling = subject.abi.limits.sandbox_entries_or_ceiling();
+    for place in [Place::Start, Place::Entry, Place::Callback] {
+        for nested in [false, true] {
+            for count in [10, 3_000] {
+                let module = ResourceModule {
+                    resource: Probed::Directories { count, nested },
+                    place,
+                    table: Declared { minimum: 1, maximum: None },
+                    memory: Declared { minimum: 1, maximum: None },
+                    table_ops: subject.abi.features.contains(wasmparser::WasmFeatures::REFERENCE_TYPES),
+                };
+                let report = harness::memory_probe::run_resource_module(subject, &module);
+                let held = module.answer(&report.outcome.response).and_then(|answer| answer.held);
+                assert_eq!(held, Some(count), "{module}: {:?}", report.outcome);
+                let known = report.labels.iter().any(|label| label == "known:sandbox-entries-uncapped");
+                assert_eq!(known, count > ceiling, "{module}: {:?}", report.labels);
             }
         }
     }

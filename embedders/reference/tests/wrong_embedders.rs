@@ -467,6 +467,19 @@ fn layer_3_catches_an_embedder_that_lets_a_guest_hold_files_open_past_its_cap() 
 }
 
 #[test]
+fn layer_3_catches_an_embedder_that_lets_a_guest_make_folders_past_its_declared_cap() {
+    // The loader, declaring a cap on sandbox entries it does not enforce
+    // (and so not listing the known defect of having none).
+    let mut wrong = subject(Flaw::None, Policy::fuzzing(), Policy::fuzzing());
+    wrong.abi.limits.max_sandbox_entries = Some(1024);
+    wrong.abi.known_defects.clear();
+    let message = first_oracle_of(Layer::MemoryProbe, &wrong, resource_inputs(300)).expect("layer 3 catches it");
+    assert!(message.starts_with("oracle: the guest held") && message.contains("folders in the sandbox"), "{message}");
+    assert!(message.ends_with("past the cap of 1024"), "{message}");
+    quiet_on_the_loader(Layer::MemoryProbe, resource_inputs(300));
+}
+
+#[test]
 fn layer_1_catches_an_embedder_that_holds_host_memory_past_its_budget_at_instantiation() {
     let wrong = subject(Flaw::HoldsMemory, Policy::fuzzing(), Policy::fuzzing());
     let message = first_oracle(Layer::RawBytes, &wrong, 200).expect("layer 1 catches it");

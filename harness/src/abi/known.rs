@@ -49,6 +49,13 @@ pub enum KnownDefect {
         /// The finding's id.
         id: &'static str,
     },
+    /// A guest may make as many folders and files in its sandbox as the
+    /// host's file system holds: past the suite's ceiling of sandbox
+    /// entries (the ABI promises no cap).
+    SandboxEntriesUncapped {
+        /// The finding's id.
+        id: &'static str,
+    },
     /// Guest code run while a module is loaded (its start function, a
     /// reactor's `_initialize`) is not held to the memory cap: a load of a
     /// module with such code may go past the host-memory budget.
@@ -73,6 +80,7 @@ impl KnownDefect {
             | KnownDefect::CapExcludesInitialMemory { id }
             | KnownDefect::TablesUncapped { id }
             | KnownDefect::OpenFilesUncapped { id }
+            | KnownDefect::SandboxEntriesUncapped { id }
             | KnownDefect::UnlimitedAtLoad { id }
             | KnownDefect::CrashesHost { id } => id,
         }

@@ -67,6 +67,11 @@ impl Abi {
         self.known_defects.iter().find(|defect| matches!(defect, KnownDefect::OpenFilesUncapped { .. })).map(KnownDefect::id)
     }
 
+    /// The id of the known defect [`KnownDefect::SandboxEntriesUncapped`], if listed.
+    pub fn sandbox_entries_uncapped(&self) -> Option<&'static str> {
+        self.known_defects.iter().find(|defect| matches!(defect, KnownDefect::SandboxEntriesUncapped { .. })).map(KnownDefect::id)
+    }
+
     /// The id of the known defect [`KnownDefect::UnlimitedAtLoad`], if listed.
     pub fn unlimited_at_load(&self) -> Option<&'static str> {
         self.known_defects.iter().find(|defect| matches!(defect, KnownDefect::UnlimitedAtLoad { .. })).map(KnownDefect::id)

@@ -14,8 +14,9 @@
 //! agrees on trap or no trap and on the digest of the final memory, unless
 //! either side ran out of fuel or hit a limit. A resource module
 //! ([`resources`]) is checked against the caps on what its guest saw
-//! ([`resources::check_sizes`]); one that opens files is called with a
-//! sandbox directory, made as layer 4 makes its own. Both the probe and the resource generator
+//! ([`resources::check_sizes`]); one that opens files or makes folders is
+//! called with a sandbox directory, made as layer 4 makes its own, a fresh
+//! one each call. Both the probe and the resource generator
 //! run their first request again after the others, on the same loaded
 //! module, for the between-calls oracle ([`crate::between_calls`]).
 //!
@@ -242,14 +243,16 @@ pub fn run_resource_module(subject: &Subject, module: &resources::ResourceModule
         add_label(&mut labels, known::label(id));
     }
     let uncapped = uncapped_bytes(abi, module.memory.minimum * spec::PAGE);
-    // A probe that opens files opens the sandbox directory: its calls get one.
-    let canaries = module.opens_files().then(|| subject.kept::<Canaries>());
-    let sandbox = match canaries.as_deref().map(Canaries::sandbox).transpose() {
-        Ok(sandbox) => sandbox,
-        Err(error) => panic!("setup: cannot create a sandbox for the open-files probe: {error}"),
-    };
-    let sandbox_dir = sandbox.as_ref().map(|sandbox| sandbox.path());
+    // A probe that opens files or makes folders works in the sandbox
+    // directory: each call gets one as made, so that the folders one call
+    // leaves (which the sandbox is there to keep) do not change the next.
+    let canaries = module.uses_sandbox().then(|| subject.kept::<Canaries>());
     let mut call = |request: &[u8]| {
+        let sandbox = match canaries.as_deref().map(Canaries::sandbox).transpose() {
+            Ok(sandbox) => sandbox,
+            Err(error) => panic!("setup: cannot create a sandbox for the {} probe: {error}", module.resource.name()),
+        };
+        let sandbox_dir = sandbox.as_ref().map(|sandbox| sandbox.path());
         let (outcome, excused) = crate::limits::invoke_checked_excusing(&*accepted.loaded, request, sandbox_dir, &abi.limits, accepted.excuse);
         if let Some(id) = excused {
             add_label(&mut labels, known::label(id));

@@ -2,7 +2,7 @@
 //! that makes its host hold one resource at a boundary size (tables,
 //! memories, 64-bit memories, globals, functions, locals, data and element
 //! segments, exports, types, call depth, operand-stack height, files held
-//! open through WASI), from one place guest
+//! open and folders made through WASI), from one place guest
 //! code runs: the start function, a reactor's `_initialize`, the entry
 //! point, or a callback the host makes into the guest (the ABI's helpers,
 //! such as the reference's `alloc`).
@@ -17,8 +17,8 @@
 //!
 //! The entry point, after the probe, answers with the size of every table
 //! (elements) and memory (pages), `u32` little-endian each, tables first,
-//! and for [`Resource::OpenFiles`] the count of opens that succeeded: what
-//! the guest itself sees, which the cap oracle checks.
+//! and for the WASI probes the count of opens or folders that succeeded:
+//! what the guest itself sees, which the cap oracle checks.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -34,7 +34,7 @@ use wasmparser::WasmFeatures;
 use contract::{End, Outcome};
 
 use crate::abi::io::encoder_types;
-use crate::abi::{Abi, OPEN_FILES_CEILING, Scratch, known, wasi};
+use crate::abi::{Abi, OPEN_FILES_CEILING, SANDBOX_ENTRIES_CEILING, Scratch, known, wasi};
 
 /// Where the entry point's glue has the request put.
 pub const REQUEST_AT: u32 = 4096;
@@ -65,9 +65,18 @@ pub const MAX_DATA_BYTES: u64 = 4 << 20;
 /// The most `path_open` calls of one [`Resource::OpenFiles`] probe: past
 /// four times the suite's ceiling of files held open.
 pub const MAX_OPENS: u64 = 4 * OPEN_FILES_CEILING + 1;
-/// One resource module in this many opens files (where the ABI imports WASI).
+/// One resource module in this many opens files, and one in this many of
+/// the rest makes folders (where the ABI imports WASI).
 pub const OPEN_FILES_ONE_IN: u32 = 16;
-/// Where the [`Resource::OpenFiles`] probe keeps the path it opens (`.`).
+/// The most folders one [`Resource::Directories`] probe makes: past four
+/// times the suite's ceiling of sandbox entries, the depth of `PATH_MAX`
+/// (2,048 levels of `d/`) and the usual soft limit on open descriptors
+/// (1,024), which a host's clean-up of a tree that deep meets; about 140 ms
+/// a call on the reference loader.
+pub const MAX_DIRECTORIES: u64 = 4 * SANDBOX_ENTRIES_CEILING + 1;
+/// WASI functions the sandbox probes import, in this order.
+const WASI_IMPORTS: [&str; 3] = ["path_open", "path_create_directory", "fd_close"];
+/// Where the WASI probes keep the path they open or create.
 const PATH_AT: u32 = 512;
 /// Where `path_open` writes the descriptor it opened.
 const OPENED_FD_AT: u32 = 516;
@@ -75,6 +84,10 @@ const OPENED_FD_AT: u32 = 516;
 const SANDBOX_FD: i32 = 3;
 /// `oflags` of `path_open`: `O_DIRECTORY`.
 const OFLAGS_DIRECTORY: i32 = 2;
+/// Rights a folder is opened with: every preview1 right (bits 0 to 28) but
+/// `fd_write` (bit 6), which makes wasmtime-wasi open it for writing and
+/// fail; embedders that check rights let the probe make folders in it.
+const DIRECTORY_RIGHTS: i64 = ((1 << 29) - 1) & !(1 << 6);
 
 /// wasmparser's implementation limits, which wasmtime enforces: the
 /// engine's own maxima.
@@ -205,6 +218,16 @@ pub enum Resource {
         /// Opens tried.
         count: u64,
     },
+    /// WASI `path_create_directory` in the sandbox this many times: side by
+    /// side in its root (names `aaaa`, `baaa`, ...), or each in the one
+    /// before (`d`, opened, the folder before it closed); a global counts
+    /// the folders made, each an entry the host keeps after the call.
+    Directories {
+        /// Folders tried.
+        count: u64,
+        /// Each in the one before, rather than side by side.
+        nested: bool,
+    },
 }
 
 impl Resource {
@@ -238,6 +261,8 @@ impl Resource {
             Resource::Recursion { indirect: true, .. } => "indirect-recursion",
             Resource::OperandStack { .. } => "operand-stack",
             Resource::OpenFiles { .. } => "open-files",
+            Resource::Directories { nested: false, .. } => "directories",
+            Resource::Directories { nested: true, .. } => "directory-depth",
         }
     }
 }
@@ -258,8 +283,9 @@ pub struct Answer {
     pub tables: Vec<u64>,
     /// Pages of each memory.
     pub memories: Vec<u64>,
-    /// Files opened and still held, for [`Resource::OpenFiles`].
-    pub opened: Option<u64>,
+    /// Files opened and still held ([`Resource::OpenFiles`]), or folders
+    /// made ([`Resource::Directories`]).
+    pub held: Option<u64>,
 }
 
 /// One generated module: the resource, where it is probed, and the
@@ -391,12 +417,17 @@ impl ResourceModule {
         let memory_minimum = boundary(u, &[page_cap], page_cap.saturating_add(1).min(engine::PAGES_32))?.max(1);
         let memory = Declared { minimum: memory_minimum, maximum: u.ratio(1, 4)?.then(|| memory_minimum.max(page_cap).min(engine::PAGES_32)) };
         // Files held open, one module in [`OPEN_FILES_ONE_IN`] where the ABI
-        // imports WASI: drawn last, so that the draws before it mean what
-        // they meant before this kind came in (seeds and regression inputs
-        // keep their resource), and never on an input used up.
-        let opens_files = abi.imports.iter().any(|import| import.module == wasi::MODULE && import.name == "path_open");
-        let resource = if opens_files && !u.ratio(OPEN_FILES_ONE_IN - 1, OPEN_FILES_ONE_IN)? {
+        // imports WASI, then folders, one in as many of the rest: drawn
+        // last, so that the draws before them mean what they meant before
+        // these kinds came in (seeds and regression inputs keep their
+        // resource), and never on an input used up.
+        let imports_wasi = WASI_IMPORTS.iter().all(|name| abi.imports.iter().any(|import| import.module == wasi::MODULE && import.name == *name));
+        let drawn = |u: &mut Unstructured<'_>| -> Result<bool> { Ok(imports_wasi && !u.ratio(OPEN_FILES_ONE_IN - 1, OPEN_FILES_ONE_IN)?) };
+        let resource = if drawn(u)? {
             Resource::OpenFiles { count: boundary(u, &[limits.open_files_or_ceiling(), OPEN_FILES_CEILING], MAX_OPENS)? }
+        } else if drawn(u)? {
+            let count = boundary(u, &[limits.sandbox_entries_or_ceiling(), SANDBOX_ENTRIES_CEILING], MAX_DIRECTORIES)?;
+            Resource::Directories { count, nested: u.arbitrary()? }
         } else {
             resource
         };
@@ -430,24 +461,25 @@ impl ResourceModule {
         if self.table_ops { self.tables() } else { 0 }
     }
 
-    /// Whether the probe opens files, so that its calls need a sandbox and
-    /// its answer ends with the count it opened.
-    pub fn opens_files(&self) -> bool {
-        matches!(self.resource, Resource::OpenFiles { .. })
+    /// Whether the probe works in the sandbox through WASI (opens files,
+    /// makes folders), so that its calls need a sandbox and its answer ends
+    /// with the count of what it holds.
+    pub fn uses_sandbox(&self) -> bool {
+        matches!(self.resource, Resource::OpenFiles { .. } | Resource::Directories { .. })
     }
 
     /// What the entry point answers with, from its response: table sizes
-    /// (with reference types), memory sizes, then the files it opened (for
-    /// [`Resource::OpenFiles`]); `None` if the response is not that.
+    /// (with reference types), memory sizes, then the files it opened or
+    /// the folders it made (the WASI probes); `None` if the response is not that.
     pub fn answer(&self, response: &[u8]) -> Option<Answer> {
         let words: Vec<u64> = response.chunks_exact(4).map(|chunk| chunk.iter().rev().fold(0u64, |size, byte| (size << 8) | u64::from(*byte))).collect();
         let tables = usize::try_from(self.answered_tables()).ok()?;
         let memories = tables.checked_add(usize::try_from(self.memories()).ok()?)?;
-        let expected = memories.checked_add(usize::from(self.opens_files()))?.checked_mul(4)?;
+        let expected = memories.checked_add(usize::from(self.uses_sandbox()))?.checked_mul(4)?;
         (response.len() == expected).then(|| Answer {
             tables: words.get(..tables).unwrap_or_default().to_vec(),
             memories: words.get(tables..memories).unwrap_or_default().to_vec(),
-            opened: words.get(memories).copied().filter(|_| self.opens_files()),
+            held: words.get(memories).copied().filter(|_| self.uses_sandbox()),
         })
     }
 
@@ -461,10 +493,12 @@ impl ResourceModule {
 /// table holds more elements than the table cap (or the suite's ceiling
 /// where the ABI promises none), no memory more bytes than the memory cap
 /// plus `uncapped` (what a known defect grants beyond it), the guest held
-/// no more files open than the open-file cap (or the suite's ceiling), and a module
-/// with more tables or memories than the ABI allows did not run. A table
-/// or open files past the ceiling that [`crate::abi::KnownDefect::TablesUncapped`]
-/// or [`crate::abi::KnownDefect::OpenFilesUncapped`] explains is passed
+/// no more files open than the open-file cap and made no more folders than
+/// the sandbox-entries cap (or the suite's ceilings), and a module with
+/// more tables or memories than the ABI allows did not run. A table, open
+/// files or folders past the ceiling that [`crate::abi::KnownDefect::TablesUncapped`],
+/// [`crate::abi::KnownDefect::OpenFilesUncapped`] or
+/// [`crate::abi::KnownDefect::SandboxEntriesUncapped`] explains is passed
 /// over: its id comes back.
 pub fn check_sizes(abi: &Abi, module: &ResourceModule, outcome: &Outcome, uncapped: u64) -> Option<&'static str> {
     let limits = &abi.limits;
@@ -478,12 +512,17 @@ pub fn check_sizes(abi: &Abi, module: &ResourceModule, outcome: &Outcome, uncapp
         }
     }
     let answer = module.answer(&outcome.response)?;
-    let open_files_cap = limits.open_files_or_ceiling();
-    let files_past = answer.opened.filter(|opened| *opened > open_files_cap);
-    let known_files = limits.max_open_files.is_none().then(|| abi.open_files_uncapped()).flatten();
-    if let Some(opened) = files_past {
-        let bound = if limits.max_open_files.is_some() { "the cap" } else { "the suite's ceiling (no cap promised)" };
-        assert!(known_files.is_some(), "oracle: the guest held {opened} files open at once after {ran}, past {bound} of {open_files_cap}");
+    let (held_cap, declared, known_held, held_what) = match module.resource {
+        Resource::Directories { .. } => {
+            (limits.sandbox_entries_or_ceiling(), limits.max_sandbox_entries.is_some(), abi.sandbox_entries_uncapped(), "folders in the sandbox")
+        }
+        _ => (limits.open_files_or_ceiling(), limits.max_open_files.is_some(), abi.open_files_uncapped(), "files open at once"),
+    };
+    let held_past = answer.held.filter(|held| *held > held_cap);
+    let known_held = known_held.filter(|_| !declared && held_past.is_some());
+    if let Some(held) = held_past {
+        let bound = if declared { "the cap" } else { "the suite's ceiling (no cap promised)" };
+        assert!(known_held.is_some(), "oracle: the guest held {held} {held_what} after {ran}, past {bound} of {held_cap}");
     }
     let memory_cap = limits.memory_bytes_or_ceiling().saturating_add(uncapped);
     for (index, pages) in answer.memories.iter().enumerate() {
@@ -498,7 +537,7 @@ pub fn check_sizes(abi: &Abi, module: &ResourceModule, outcome: &Outcome, uncapp
     if let Some((index, elements)) = past {
         assert!(known.is_some(), "oracle: table {index} holds {elements} elements after {ran}, past {table_bound} of {table_cap}");
     }
-    known_files.filter(|_| files_past.is_some()).or(known.filter(|_| past.is_some()))
+    known_held.or(known.filter(|_| past.is_some()))
 }
 
 /// Function indices of a module being built.
@@ -551,13 +590,15 @@ impl<'a> Encoder<'a> {
             imports.import(import.module, import.name, EntityType::Function(ty));
             self.function_count += 1;
         }
-        let path_open = self.function_count;
-        if module.opens_files() {
-            let ty = self.types.len();
-            let (i32, i64) = (ValType::I32, ValType::I64);
-            self.types.ty().function([i32, i32, i32, i32, i32, i64, i64, i32, i32], [i32]);
-            imports.import(wasi::MODULE, "path_open", EntityType::Function(ty));
-            self.function_count += 1;
+        let wasi = self.function_count;
+        if module.uses_sandbox() {
+            for name in WASI_IMPORTS {
+                let Some(import) = wasi::imports().into_iter().find(|import| import.name == name) else { continue };
+                let ty = self.types.len();
+                self.types.ty().function(encoder_types(&import.signature.params), encoder_types(&import.signature.results));
+                imports.import(wasi::MODULE, name, EntityType::Function(ty));
+                self.function_count += 1;
+            }
         }
         // The probe, and what it calls.
         let callee = match module.resource {
@@ -586,7 +627,7 @@ impl<'a> Encoder<'a> {
             sink.end().end();
             self.function_of_type(I32_TO_VOID, &body);
         }
-        let probe = self.function_of_type(VOID, &probe_body(&module, callee, recursive, path_open));
+        let probe = self.function_of_type(VOID, &probe_body(&module, callee, recursive, wasi));
         // Helpers, wrapped to run the probe first where it runs in callbacks.
         for helper in io.helpers(REQUEST_AT) {
             let params = encoder_types(&helper.signature.params);
@@ -634,8 +675,8 @@ impl<'a> Encoder<'a> {
             }
             bytes.section(&globals);
         }
-        if module.opens_files() {
-            // Global 0: the opens that succeeded.
+        if module.uses_sandbox() {
+            // Global 0: the opens or folders that succeeded.
             let mut globals = GlobalSection::new();
             globals.global(GlobalType { val_type: ValType::I32, mutable: true, shared: false }, &ConstExpr::i32_const(0));
             bytes.section(&globals);
@@ -702,16 +743,19 @@ fn elements(module: &ResourceModule, recursive: u32) -> Option<ElementSection> {
     Some(elements)
 }
 
-/// The probe: `() -> ()`, making the host hold the resource; `path_open`
-/// is the index of WASI's, imported where the probe opens files.
-fn probe_body(module: &ResourceModule, callee: Option<u32>, recursive: u32, path_open: u32) -> Function {
+/// The probe: `() -> ()`, making the host hold the resource; `wasi` is the
+/// index of the first of [`WASI_IMPORTS`], imported where the probe uses
+/// the sandbox.
+fn probe_body(module: &ResourceModule, callee: Option<u32>, recursive: u32, wasi: u32) -> Function {
+    let (path_open, create_directory, fd_close) = (wasi, wasi + 1, wasi + 2);
     let locals = match module.resource {
         Resource::Locals { count } => u32::try_from(count).unwrap_or(u32::MAX),
         _ => 0,
     };
     let mut body = match module.resource {
-        // Local 0: the opens left to try.
-        Resource::OpenFiles { .. } => Function::new([(1, ValType::I32)]),
+        // Local 0: the opens or folders left to try; local 1: the folder
+        // the next one goes in.
+        Resource::OpenFiles { .. } | Resource::Directories { .. } => Function::new([(2, ValType::I32)]),
         _ => Function::new(if locals > 0 { vec![(locals, ValType::I64)] } else { Vec::new() }),
     };
     let mut sink = body.instructions();
@@ -776,6 +820,40 @@ fn probe_body(module: &ResourceModule, callee: Option<u32>, recursive: u32, path
             sink.global_get(0).i32_const(1).i32_add().global_set(0);
             sink.end().br(0).end().end();
         }
+        Resource::Directories { count, nested } => {
+            let byte = |at: u32| MemArg { offset: u64::from(at), align: 0, memory_index: 0 };
+            let name_len = if nested { 1 } else { 4 };
+            sink.i32_const(0).i32_const(i32::from(b'd')).i32_store8(byte(PATH_AT));
+            sink.i32_const(i32::try_from(count).unwrap_or(i32::MAX)).local_set(0);
+            sink.i32_const(SANDBOX_FD).local_set(1);
+            sink.block(BlockType::Empty).loop_(BlockType::Empty);
+            sink.local_get(0).i32_eqz().br_if(1);
+            sink.local_get(0).i32_const(1).i32_sub().local_set(0);
+            if !nested {
+                // The name: the count left, four bits a letter from `a`.
+                for letter in 0..4 {
+                    sink.i32_const(0).local_get(0).i32_const(4 * letter).i32_shr_u().i32_const(15).i32_and();
+                    sink.i32_const(i32::from(b'a')).i32_add().i32_store8(byte(PATH_AT + letter.cast_unsigned()));
+                }
+            }
+            // path_create_directory(fd, path, path_len)
+            sink.local_get(1).i32_const(PATH_AT.cast_signed()).i32_const(name_len).call(create_directory);
+            sink.i32_eqz().if_(BlockType::Empty);
+            sink.global_get(0).i32_const(1).i32_add().global_set(0);
+            sink.end();
+            if nested {
+                // Into the new folder, closing the one before but the sandbox;
+                // out of the loop where it cannot be opened.
+                sink.local_get(1).i32_const(0).i32_const(PATH_AT.cast_signed()).i32_const(1).i32_const(OFLAGS_DIRECTORY);
+                sink.i64_const(DIRECTORY_RIGHTS).i64_const(DIRECTORY_RIGHTS).i32_const(0).i32_const(OPENED_FD_AT.cast_signed()).call(path_open);
+                sink.br_if(1);
+                sink.local_get(1).i32_const(SANDBOX_FD).i32_ne().if_(BlockType::Empty);
+                sink.local_get(1).call(fd_close).drop();
+                sink.end();
+                sink.i32_const(0).i32_load(MemArg { offset: u64::from(OPENED_FD_AT), align: 2, memory_index: 0 }).local_set(1);
+            }
+            sink.br(0).end().end();
+        }
         Resource::Globals { .. } | Resource::Locals { .. } | Resource::Functions { .. } | Resource::Exports { .. } | Resource::Types { .. } => {}
     }
     if let Some(callee) = callee {
@@ -813,7 +891,7 @@ fn entry_body(abi: &Abi, module: &ResourceModule, probe: u32) -> Function {
         store(&mut sink, at);
         at += 4;
     }
-    if module.opens_files() {
+    if module.uses_sandbox() {
         sink.i32_const(0).global_get(0);
         store(&mut sink, at);
         at += 4;
