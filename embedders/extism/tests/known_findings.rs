@@ -144,6 +144,28 @@ fn open_files_uncapped_still_reproduces() {
     assert_eq!(check_sizes(&subject().abi, &opening_files(), &outcome, 0), Some("open-files-uncapped"));
 }
 
+/// The resource generator's module behind `sandbox-entries-uncapped`: the
+/// entry point makes 3,000 folders, each in the one before (past
+/// `PATH_MAX`), and answers with how many it made.
+fn nesting_folders() -> ResourceModule {
+    probe(Resource::Directories { count: 3_000, nested: true }, Place::Entry)
+}
+
+#[test]
+fn sandbox_entries_uncapped_still_reproduces() {
+    let reporting = reporting();
+    let module = generated_reproducer("sandbox-entries-uncapped", &nesting_folders());
+    let sandbox = tempfile::tempdir().unwrap();
+    let outcome = reporting.embedder.load(&module, &Store::new()).unwrap().invoke(REQUEST, Some(sandbox.path()));
+    let message = panic_of(|| {
+        check_sizes(&reporting.abi, &nesting_folders(), &outcome, 0);
+    });
+    let expected = "oracle: the guest held 3000 folders in the sandbox after the directory-depth probe ran at the entry, past the suite's ceiling (no cap promised) of 1024";
+    assert_eq!(message.as_deref(), Some(expected));
+    assert_eq!(check_sizes(&subject().abi, &nesting_folders(), &outcome, 0), Some("sandbox-entries-uncapped"));
+    harness::scratch::remove_tree(sandbox.path()).unwrap();
+}
+
 /// The resource generator's module behind `memory-unlimited-at-plugin-creation`:
 /// memory 0 grows by 8,192 pages (512 MiB, the most the generator grows by at
 /// load), every page written, in the start function, which Extism runs while

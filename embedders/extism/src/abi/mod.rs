@@ -99,12 +99,14 @@ pub fn env_import(name: &'static str, for_generators: bool) -> Import {
 /// one, each written up in `embedders/extism/findings/`: its four defects,
 /// `max-pages-excludes-initial-memory`, a note on a deliberate budget rule of
 /// Extism (not a defect) that the cap oracle would otherwise report, and
-/// `open-files-uncapped`, a note on a cap Extism does not promise.
-pub const KNOWN_DEFECTS: [KnownDefect; 6] = [
+/// `open-files-uncapped` and `sandbox-entries-uncapped`, notes on caps
+/// Extism does not promise.
+pub const KNOWN_DEFECTS: [KnownDefect; 7] = [
     KnownDefect::RefusesDeclaredMaximum { id: "declared-maximum-refused" },
     KnownDefect::CapExcludesInitialMemory { id: "max-pages-excludes-initial-memory" },
     KnownDefect::TablesUncapped { id: "table-growth-uncapped" },
     KnownDefect::OpenFilesUncapped { id: "open-files-uncapped" },
+    KnownDefect::SandboxEntriesUncapped { id: "sandbox-entries-uncapped" },
     KnownDefect::UnlimitedAtLoad { id: "memory-unlimited-at-plugin-creation" },
     KnownDefect::CrashesHost { id: READS_OUTSIDE },
 ];
