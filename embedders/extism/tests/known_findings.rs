@@ -144,6 +144,19 @@ fn open_files_uncapped_still_reproduces() {
     assert_eq!(check_sizes(&subject().abi, &opening_files(), &outcome, 0), Some("open-files-uncapped"));
 }
 
+/// A run of the layer passes over the note and nothing else: 1,025 opens
+/// (the suite's ceiling plus one, a boundary the generator draws) were once
+/// read by the probes' memory-cap oracle as 1,025 pages, a false finding
+/// ("the guest saw 67174400 bytes of memory"), where a resource module's
+/// answer holds table sizes, memory sizes and the opens.
+#[test]
+fn a_campaign_passes_over_open_files_past_the_ceiling_and_reads_no_pages_from_them() {
+    let module = probe(Resource::OpenFiles { count: 1_025 }, Place::Entry);
+    let report = harness::memory_probe::run_resource_module(subject(), &module);
+    assert_eq!(module.answer(&report.outcome.response).and_then(|answer| answer.held), Some(1_025), "{:?}", report.outcome);
+    assert!(report.labels.contains(&known::label("open-files-uncapped")), "{:?}", report.labels);
+}
+
 /// The resource generator's module behind `sandbox-entries-uncapped`: the
 /// entry point makes 3,000 folders, each in the one before (past
 /// `PATH_MAX`), and answers with how many it made.

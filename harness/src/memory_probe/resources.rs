@@ -498,8 +498,9 @@ impl ResourceModule {
 /// more tables or memories than the ABI allows did not run. A table, open
 /// files or folders past the ceiling that [`crate::abi::KnownDefect::TablesUncapped`],
 /// [`crate::abi::KnownDefect::OpenFilesUncapped`] or
-/// [`crate::abi::KnownDefect::SandboxEntriesUncapped`] explains is passed
-/// over: its id comes back.
+/// [`crate::abi::KnownDefect::SandboxEntriesUncapped`] explains, or a
+/// memory past the cap within what [`crate::abi::KnownDefect::CapExcludesInitialMemory`]
+/// grants, is passed over: its id comes back.
 pub fn check_sizes(abi: &Abi, module: &ResourceModule, outcome: &Outcome, uncapped: u64) -> Option<&'static str> {
     let limits = &abi.limits;
     if outcome.end != End::Ok {
@@ -525,9 +526,13 @@ pub fn check_sizes(abi: &Abi, module: &ResourceModule, outcome: &Outcome, uncapp
         assert!(known_held.is_some(), "oracle: the guest held {held} {held_what} after {ran}, past {bound} of {held_cap}");
     }
     let memory_cap = limits.memory_bytes_or_ceiling().saturating_add(uncapped);
+    let mut known_memory = None;
     for (index, pages) in answer.memories.iter().enumerate() {
         let bytes = pages.saturating_mul(crate::abi::PAGE_BYTES);
         assert!(bytes <= memory_cap, "oracle: memory {index} holds {bytes} bytes after {ran}, past the cap of {memory_cap}");
+        if bytes > limits.memory_bytes_or_ceiling() {
+            known_memory = abi.cap_excludes_initial_memory();
+        }
     }
     let (table_cap, table_bound, known) = match limits.max_table_elements {
         Some(cap) => (cap, "the cap", None),
@@ -537,7 +542,7 @@ pub fn check_sizes(abi: &Abi, module: &ResourceModule, outcome: &Outcome, uncapp
     if let Some((index, elements)) = past {
         assert!(known.is_some(), "oracle: table {index} holds {elements} elements after {ran}, past {table_bound} of {table_cap}");
     }
-    known_held.or(known.filter(|_| past.is_some()))
+    known_held.or(known.filter(|_| past.is_some())).or(known_memory)
 }
 
 /// Function indices of a module being built.
