@@ -142,9 +142,9 @@ impl Embedder for Extism {
         };
         let loaded = ExtismModule { compiled, reports, link, empty: self.links.path().join("empty") };
         // Creating a plugin links it: an unknown or mistyped import fails here.
-        if let Err(error) = Plugin::new_from_compiled(&loaded.compiled)
-            && is_link_error(&error)
-        {
+        let link_error = Plugin::new_from_compiled(&loaded.compiled).err().filter(is_link_error);
+        loaded.empty_again();
+        if let Some(error) = link_error {
             return Err(Rejection::new(Stage::AbiCheck, &format!("{error:#}")));
         }
         Ok(Box::new(loaded))
@@ -158,6 +158,20 @@ struct ExtismModule {
     /// The allowed path WASI sees as `/`: a link re-pointed to each run's sandbox.
     link: PathBuf,
     empty: PathBuf,
+}
+
+impl ExtismModule {
+    /// Empties the folder a plugin sees when a run has no sandbox: its start
+    /// function and `_initialize` run while it is created, and may make
+    /// folders there (layer 3's folder probes), which every later run
+    /// without a sandbox would see.
+    fn empty_again(&self) {
+        let used = std::fs::read_dir(&self.empty).is_ok_and(|mut entries| entries.next().is_some());
+        if used {
+            let _ = harness::scratch::remove_tree(&self.empty);
+            let _ = std::fs::create_dir(&self.empty);
+        }
+    }
 }
 
 impl Drop for ExtismModule {
@@ -193,6 +207,9 @@ impl Loaded for ExtismModule {
         }
         outcome.host_calls = reported.into_iter().map(|value| HostCall { function: REPORT.1, result: Some(value) }).collect();
         outcome.logs = std::mem::take(&mut *LOG_LINES.lock().unwrap_or_else(PoisonError::into_inner));
+        if sandbox.is_none() {
+            self.empty_again();
+        }
         outcome
     }
 }

@@ -273,3 +273,23 @@ fn a_64_bit_memory_grows_within_the_cap_and_no_further() {
         assert_eq!(labelled, delta == cap_pages, "{module}: {:?}", report.labels);
     }
 }
+
+/// A run without a sandbox sees an empty folder, whatever a plugin's
+/// creation at load or a run before made in it: after a module whose start
+/// function makes ten folders is loaded, an entry point that makes the same
+/// ten makes all ten in every run.
+#[test]
+fn runs_without_a_sandbox_see_no_folder_a_load_or_a_run_before_made() {
+    use harness::memory_probe::resources::{Declared, Place, REQUEST, Resource as Probed, ResourceModule};
+    let unbounded = Declared { minimum: 1, maximum: None };
+    let making = |place| ResourceModule { resource: Probed::Directories { count: 10, nested: false }, place, table: unbounded, memory: unbounded, table_ops: true };
+    let subject = subject();
+    let _at_load = subject.embedder.load(&making(Place::Start).encode(&subject.abi), &Store::new()).unwrap();
+    let module = making(Place::Entry);
+    let loaded = subject.embedder.load(&module.encode(&subject.abi), &Store::new()).unwrap();
+    for run in 0..2 {
+        let outcome = loaded.invoke(REQUEST, None);
+        let made = module.answer(&outcome.response).and_then(|answer| answer.held);
+        assert_eq!(made, Some(10), "run {run}: {outcome:?}");
+    }
+}
