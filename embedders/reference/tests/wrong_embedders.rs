@@ -474,8 +474,11 @@ fn layer_3_catches_an_embedder_that_lets_a_guest_make_folders_past_its_declared_
     wrong.abi.limits.max_sandbox_entries = Some(1024);
     wrong.abi.known_defects.clear();
     let message = first_oracle_of(Layer::MemoryProbe, &wrong, resource_inputs(300)).expect("layer 3 catches it");
-    assert!(message.starts_with("oracle: the guest held") && message.contains("folders in the sandbox"), "{message}");
-    assert!(message.ends_with("past the cap of 1024"), "{message}");
+    // The guest's count of the folders it made, or the host's of what the
+    // sandbox holds, the five entries it was made with among them.
+    let guest_saw = message.starts_with("oracle: the guest held") && message.contains("folders in the sandbox") && message.ends_with("past the cap of 1024");
+    let host_saw = message.starts_with("oracle: the sandbox holds") && message.ends_with("past 1024 (the declared cap)");
+    assert!(guest_saw || host_saw, "{message}");
     quiet_on_the_loader(Layer::MemoryProbe, resource_inputs(300));
 }
 

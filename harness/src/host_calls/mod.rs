@@ -143,9 +143,7 @@ fn run_commands(subject: &Subject, commands: &[Command]) -> Report {
     let outcome = crate::limits::invoke_checked_heap_only(&**loaded, &request, Some(sandbox.path()), &subject.abi.limits);
     phase::timed("oracle:host-data", || subject.kept::<host_data::HostData>().check(&outcome, &request, sandbox.path()));
     // A sandbox left as made holds what it was made with.
-    if !sandbox.is_untouched() {
-        phase::timed("oracle:sandbox-use", || sandbox_use::check(sandbox.path(), &subject.abi.limits));
-    }
+    let passed_over = if sandbox.is_untouched() { None } else { phase::timed(sandbox_use::PHASE, || sandbox_use::check(sandbox.path(), &subject.abi)) };
     phase::timed(phase::SANDBOX, || drop(sandbox));
     phase::timed("oracle:isolation", || canaries.check(&outcome, &request));
     phase::timed("oracle:model", || api.check(commands, &request, &outcome, policy));
@@ -153,6 +151,9 @@ fn run_commands(subject: &Subject, commands: &[Command]) -> Report {
     let mut report = Report::new(outcome);
     report.labels = api.labels(commands, &report.outcome);
     if let Some((_, id)) = defused {
+        report.labels.push(known::label(id));
+    }
+    if let Some(id) = passed_over {
         report.labels.push(known::label(id));
     }
     report.module = Some(bytes.clone());

@@ -10,7 +10,10 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use crate::abi::Limits;
+use crate::abi::Abi;
+
+/// The phase this oracle's time is attributed to.
+pub const PHASE: &str = "oracle:sandbox-use";
 
 /// What a sandbox holds, itself not counted.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -39,8 +42,12 @@ pub fn measure(dir: &Path) -> SandboxUse {
     used
 }
 
-/// Panics with `oracle:` when `dir` holds more than `limits` let a run leave.
-pub fn check(dir: &Path, limits: &Limits) {
+/// Panics with `oracle:` when `dir` holds more than `abi`'s limits let a
+/// run leave. Entries past the suite's ceiling that
+/// [`crate::abi::KnownDefect::SandboxEntriesUncapped`] explains are passed
+/// over: its id comes back.
+pub fn check(dir: &Path, abi: &Abi) -> Option<&'static str> {
+    let limits = &abi.limits;
     let used = measure(dir);
     let (max_bytes, max_entries) = (limits.sandbox_bytes_or_ceiling(), limits.sandbox_entries_or_ceiling());
     let whose = |declared: Option<u64>| if declared.is_some() { "the declared cap" } else { "the suite's ceiling: no cap promised" };
@@ -50,17 +57,18 @@ pub fn check(dir: &Path, limits: &Limits) {
         used.bytes,
         whose(limits.max_sandbox_bytes)
     );
-    assert!(
-        used.entries <= max_entries,
-        "oracle: the sandbox holds {} entries after the call, past {max_entries} ({})",
-        used.entries,
-        whose(limits.max_sandbox_entries)
-    );
+    if used.entries <= max_entries {
+        return None;
+    }
+    let known = abi.sandbox_entries_uncapped().filter(|_| limits.max_sandbox_entries.is_none());
+    assert!(known.is_some(), "oracle: the sandbox holds {} entries after the call, past {max_entries} ({})", used.entries, whose(limits.max_sandbox_entries));
+    known
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::abi::{KnownDefect, SANDBOX_ENTRIES_CEILING};
     use crate::test_abi::abi;
 
     #[test]
@@ -74,31 +82,48 @@ mod tests {
         assert!(used.bytes >= 100_000, "{used:?}");
     }
 
+    /// `dir` with `count` empty files in it.
+    fn holding(count: u64) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for name in 0..count {
+            std::fs::write(dir.path().join(name.to_string()), b"").unwrap();
+        }
+        dir
+    }
+
     #[test]
     #[should_panic(expected = "oracle: the sandbox holds 3 entries after the call, past 2 (the declared cap)")]
-    fn fires_past_the_declared_entries() {
-        let dir = tempfile::tempdir().unwrap();
-        for name in ["x", "y", "z"] {
-            std::fs::write(dir.path().join(name), b"").unwrap();
-        }
-        let mut limits = abi(1024).limits;
-        limits.max_sandbox_entries = Some(2);
-        check(dir.path(), &limits);
+    fn fires_past_the_declared_entries_even_with_the_known_defect_listed() {
+        let mut abi = abi(1024);
+        abi.limits.max_sandbox_entries = Some(2);
+        abi.known_defects.push(KnownDefect::SandboxEntriesUncapped { id: "uncapped" });
+        check(holding(3).path(), &abi);
+    }
+
+    #[test]
+    fn passes_over_entries_past_the_ceiling_that_a_known_defect_explains() {
+        let dir = holding(SANDBOX_ENTRIES_CEILING + 1);
+        let result = std::panic::catch_unwind(|| check(dir.path(), &abi(1024)));
+        assert!(result.is_err(), "the ceiling holds without the known defect");
+        let mut abi = abi(1024);
+        abi.known_defects.push(KnownDefect::SandboxEntriesUncapped { id: "uncapped" });
+        assert_eq!(check(dir.path(), &abi), Some("uncapped"));
+        assert_eq!(check(holding(SANDBOX_ENTRIES_CEILING).path(), &abi), None);
     }
 
     #[test]
     #[should_panic(expected = "oracle: the sandbox holds")]
     fn fires_past_the_ceiling_on_bytes() {
         let dir = tempfile::tempdir().unwrap();
-        let limits = abi(1024).limits;
-        std::fs::write(dir.path().join("big"), vec![1u8; limits.sandbox_bytes_or_ceiling() as usize + 4096]).unwrap();
-        check(dir.path(), &limits);
+        let abi = abi(1024);
+        std::fs::write(dir.path().join("big"), vec![1u8; abi.limits.sandbox_bytes_or_ceiling() as usize + 4096]).unwrap();
+        check(dir.path(), &abi);
     }
 
     #[test]
     fn stays_quiet_within_the_caps() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("small"), b"hello").unwrap();
-        check(dir.path(), &abi(1024).limits);
+        assert_eq!(check(dir.path(), &abi(1024)), None);
     }
 }

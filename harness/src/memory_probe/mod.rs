@@ -262,6 +262,13 @@ pub fn run_resource_module(subject: &Subject, module: &resources::ResourceModule
         if let Some(id) = phase::timed(ORACLE_RESOURCE_CAPS, || resources::check_sizes(abi, module, &outcome, uncapped)) {
             add_label(&mut labels, known::label(id));
         }
+        // What the call left, as the host sees it: the folders made and
+        // what the sandbox was made with.
+        if let Some(sandbox) = sandbox.as_ref().filter(|sandbox| !sandbox.is_untouched())
+            && let Some(id) = phase::timed(crate::host_calls::sandbox_use::PHASE, || crate::host_calls::sandbox_use::check(sandbox.path(), abi))
+        {
+            add_label(&mut labels, known::label(id));
+        }
         outcome
     };
     let first = call(resources::REQUEST);
