@@ -144,11 +144,10 @@ fn open_files_uncapped_still_reproduces() {
     assert_eq!(check_sizes(&subject().abi, &opening_files(), &outcome, 0), Some("open-files-uncapped"));
 }
 
-/// A run of the layer passes over the note and nothing else: 1,025 opens
-/// (the suite's ceiling plus one, a boundary the generator draws) were once
-/// read by the probes' memory-cap oracle as 1,025 pages, a false finding
-/// ("the guest saw 67174400 bytes of memory"), where a resource module's
-/// answer holds table sizes, memory sizes and the opens.
+/// A run of the layer passes over the note and reports nothing else: the
+/// answer to 1,025 opens (the suite's ceiling plus one, a boundary the
+/// generator draws) holds a table size, a memory size and the opens, and
+/// no oracle reads the opens as a size of memory.
 #[test]
 fn a_campaign_passes_over_open_files_past_the_ceiling_and_reads_no_pages_from_them() {
     let module = probe(Resource::OpenFiles { count: 1_025 }, Place::Entry);

@@ -67,12 +67,12 @@ pub const MAX_DATA_BYTES: u64 = 4 << 20;
 pub const MAX_OPENS: u64 = 4 * OPEN_FILES_CEILING + 1;
 /// One resource module in this many opens files, and one in this many of
 /// the rest makes folders (where the ABI imports WASI).
-pub const OPEN_FILES_ONE_IN: u32 = 16;
+pub const WASI_KIND_ONE_IN: u32 = 16;
 /// The most folders one [`Resource::Directories`] probe makes: past four
 /// times the suite's ceiling of sandbox entries, the depth of `PATH_MAX`
 /// (2,048 levels of `d/`) and the usual soft limit on open descriptors
 /// (1,024), which a host's clean-up of a tree that deep meets; about 140 ms
-/// a call on the reference loader.
+/// a call on the reference loader, nested.
 pub const MAX_DIRECTORIES: u64 = 4 * SANDBOX_ENTRIES_CEILING + 1;
 /// WASI functions the sandbox probes import, in this order.
 const WASI_IMPORTS: [&str; 3] = ["path_open", "path_create_directory", "fd_close"];
@@ -84,9 +84,10 @@ const OPENED_FD_AT: u32 = 516;
 const SANDBOX_FD: i32 = 3;
 /// `oflags` of `path_open`: `O_DIRECTORY`.
 const OFLAGS_DIRECTORY: i32 = 2;
-/// Rights a folder is opened with: every preview1 right (bits 0 to 28) but
-/// `fd_write` (bit 6), which makes wasmtime-wasi open it for writing and
-/// fail; embedders that check rights let the probe make folders in it.
+/// Rights a folder is opened with: those of bits 0 to 28 (`fd_datasync` to
+/// `sock_shutdown`) but `fd_write` (bit 6), which makes wasmtime-wasi open
+/// it for writing and fail; embedders that check rights let the probe make
+/// folders in it.
 const DIRECTORY_RIGHTS: i64 = ((1 << 29) - 1) & !(1 << 6);
 
 /// wasmparser's implementation limits, which wasmtime enforces: the
@@ -416,13 +417,13 @@ impl ResourceModule {
         let table = Declared { minimum: table_minimum, maximum: u.ratio(1, 4)?.then(|| table_minimum.max(table_cap)) };
         let memory_minimum = boundary(u, &[page_cap], page_cap.saturating_add(1).min(engine::PAGES_32))?.max(1);
         let memory = Declared { minimum: memory_minimum, maximum: u.ratio(1, 4)?.then(|| memory_minimum.max(page_cap).min(engine::PAGES_32)) };
-        // Files held open, one module in [`OPEN_FILES_ONE_IN`] where the ABI
+        // Files held open, one module in [`WASI_KIND_ONE_IN`] where the ABI
         // imports WASI, then folders, one in as many of the rest: drawn
         // last, so that the draws before them mean what they meant before
-        // these kinds came in (seeds and regression inputs keep their
-        // resource), and never on an input used up.
+        // these kinds came in (an input used up keeps its resource; one
+        // with bytes left may draw a WASI kind).
         let imports_wasi = WASI_IMPORTS.iter().all(|name| abi.imports.iter().any(|import| import.module == wasi::MODULE && import.name == *name));
-        let drawn = |u: &mut Unstructured<'_>| -> Result<bool> { Ok(imports_wasi && !u.ratio(OPEN_FILES_ONE_IN - 1, OPEN_FILES_ONE_IN)?) };
+        let drawn = |u: &mut Unstructured<'_>| -> Result<bool> { Ok(imports_wasi && !u.ratio(WASI_KIND_ONE_IN - 1, WASI_KIND_ONE_IN)?) };
         let resource = if drawn(u)? {
             Resource::OpenFiles { count: boundary(u, &[limits.open_files_or_ceiling(), OPEN_FILES_CEILING], MAX_OPENS)? }
         } else if drawn(u)? {
@@ -598,7 +599,7 @@ impl<'a> Encoder<'a> {
         let wasi = self.function_count;
         if module.uses_sandbox() {
             for name in WASI_IMPORTS {
-                let Some(import) = wasi::imports().into_iter().find(|import| import.name == name) else { continue };
+                let import = wasi::imports().into_iter().find(|import| import.name == name).expect("WASI_IMPORTS are preview1 functions");
                 let ty = self.types.len();
                 self.types.ty().function(encoder_types(&import.signature.params), encoder_types(&import.signature.results));
                 imports.import(wasi::MODULE, name, EntityType::Function(ty));
