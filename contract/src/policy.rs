@@ -49,8 +49,8 @@ pub struct Policy {
     /// Default 64.
     pub max_open_files: usize,
     /// The one directory WASI may see, preopened as `/`. Default: none, so WASI has no files.
-    /// Nothing caps what a guest makes in it (wasmtime-wasi has no hook for
-    /// it): give it a file system with a size and an inode limit of its own.
+    /// Nothing caps what a guest makes in it (wasmtime-wasi has no setting
+    /// for it): give it a file system with a size and an inode limit of its own.
     pub sandbox_dir: Option<PathBuf>,
     /// Whether the compiler optimizes the code it compiles (Cranelift's
     /// `OptLevel::Speed`) or compiles as fast as it can (`OptLevel::None`).

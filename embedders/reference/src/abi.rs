@@ -81,8 +81,8 @@ pub fn abi(policy: &Policy) -> Abi {
         features: features(policy),
         io: Box::new(OakIo),
         reference_host: Box::new(OakHost { max_response_bytes: policy.max_response_bytes }),
-        // wasmtime-wasi's preview1 offers no hook to count what a guest
-        // makes in its sandbox: findings/sandbox-entries-uncapped.md.
+        // Nothing counts what a guest makes in its sandbox:
+        // findings/sandbox-entries-uncapped.md.
         known_defects: vec![KnownDefect::SandboxEntriesUncapped { id: "sandbox-entries-uncapped" }],
     }
 }
