@@ -48,9 +48,12 @@ pub struct Policy {
     /// file or directory the guest holds open is a host file descriptor.
     /// Default 64.
     pub max_open_files: usize,
+    /// Files, folders and links the sandbox may hold when a guest makes one:
+    /// what it held when the invocation first made one, and each made since
+    /// (removals do not count down; a `path_open` with `O_CREAT` counts).
+    /// Past it, the call answers errno `dquot`. Default 1,024.
+    pub max_sandbox_entries: usize,
     /// The one directory WASI may see, preopened as `/`. Default: none, so WASI has no files.
-    /// Nothing caps what a guest makes in it (wasmtime-wasi has no setting
-    /// for it): give it a file system with a size and an inode limit of its own.
     pub sandbox_dir: Option<PathBuf>,
     /// Whether the compiler optimizes the code it compiles (Cranelift's
     /// `OptLevel::Speed`) or compiles as fast as it can (`OptLevel::None`).
@@ -91,6 +94,7 @@ impl Default for Policy {
             max_random_bytes: 64 << 10,
             max_host_calls: 10_000,
             max_open_files: 64,
+            max_sandbox_entries: 1024,
             sandbox_dir: None,
             optimize_code: true,
             wasm_features: WasmFeatureSet::Documented,

@@ -25,6 +25,7 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 use contract::HostCall;
 
 use crate::limiter::Limiter;
+use crate::sandbox_entries::SandboxEntries;
 use crate::status::Status;
 
 /// The read-only lookup store a guest reads with `storage_get`.
@@ -61,6 +62,8 @@ pub struct HostState {
     pub limiter: Limiter,
     /// WASI preview1 state.
     pub wasi: WasiP1Ctx,
+    /// What the guest may still make in its sandbox.
+    pub sandbox_entries: SandboxEntries,
 }
 
 /// The error that ends an invocation from inside a host call.

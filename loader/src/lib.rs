@@ -20,6 +20,7 @@ mod host;
 mod limiter;
 pub mod module_summary;
 mod status;
+mod sandbox_entries;
 mod ticker;
 mod wasi;
 
@@ -153,6 +154,7 @@ impl Function {
             },
             limiter: Limiter::new(policy),
             wasi: wasi.ctx,
+            sandbox_entries: wasi.sandbox_entries,
         };
         let mut store = Store::new(self.instance_pre.module().engine(), state);
         store.limiter(|state| &mut state.limiter);
@@ -236,6 +238,7 @@ fn wasi_signatures(engine: &Engine, linker: &Linker<HostState>, policy: &Policy)
         caps: HostCaps { max_response_bytes: 0, max_log_bytes: 0, max_host_calls: 0 },
         limiter: Limiter::new(policy),
         wasi: wasi.ctx,
+        sandbox_entries: wasi.sandbox_entries,
     };
     let mut store = Store::new(engine, state);
     let definitions: Vec<(String, String, wasmtime::Extern)> =

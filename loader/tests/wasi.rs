@@ -182,3 +182,79 @@ fn a_guest_holds_at_most_the_policys_open_files() {
     let lifted = run_opening(Policy { max_open_files: 1_000_000, ..Policy::default() }, 4_097);
     assert_eq!((&lifted.end, lifted.response.as_slice()), (&End::Ok, 4_097u32.to_le_bytes().as_slice()));
 }
+
+/// A guest whose `main` makes `times` entries named `aaaa`, `baaa`, ... in
+/// the sandbox with `make` (WAT with the name at 16, 4 bytes long) and
+/// responds with how many it made and the last errno.
+fn making_guest(times: u32, make: &str) -> Vec<u8> {
+    let letters: String = (0..4)
+        .map(|letter| {
+            format!(
+                "(i32.store8 (i32.const {at}) (i32.add (i32.const 97) (i32.and (i32.shr_u (local.get $i) (i32.const {shift})) (i32.const 15))))",
+                at = 16 + letter,
+                shift = 4 * letter
+            )
+        })
+        .collect();
+    let text = format!(
+        r#"(module
+            (import "wasi_snapshot_preview1" "path_create_directory" (func $mkdir (param i32 i32 i32) (result i32)))
+            (import "wasi_snapshot_preview1" "path_open"
+                (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+            (import "host" "write_response" (func $write_response (param i32 i32) (result i32)))
+            (memory (export "memory") 1)
+            (func (export "alloc") (param i32) (result i32) i32.const 0)
+            (func (export "main") (local $i i32) (local $errno i32)
+                (block $done (loop $next
+                    (br_if $done (i32.ge_u (local.get $i) (i32.const {times})))
+                    {letters}
+                    (local.set $errno {make})
+                    (if (i32.eqz (local.get $errno)) (then (i32.store (i32.const 0) (i32.add (i32.load (i32.const 0)) (i32.const 1)))))
+                    (i32.store (i32.const 4) (local.get $errno))
+                    (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                    (br $next)))
+                (drop (call $write_response (i32.const 0) (i32.const 8)))))"#
+    );
+    wat::parse_str(text).expect("valid WAT")
+}
+
+/// `path_create_directory` of the name under the sandbox.
+const MKDIR: &str = "(call $mkdir (i32.const 3) (i32.const 16) (i32.const 4))";
+/// `path_open` of the name under the sandbox with `O_CREAT`, for writing.
+const CREATE: &str = "(call $path_open (i32.const 3) (i32.const 0) (i32.const 16) (i32.const 4) (i32.const 1) (i64.const 64) (i64.const 0) (i32.const 0) (i32.const 200))";
+
+/// What `making_guest(times, make)` made in `sandbox` under `policy`: the
+/// count and the last errno.
+fn make_in(sandbox: &std::path::Path, policy: Policy, times: u32, make: &str) -> (u32, u32) {
+    let policy = Policy { sandbox_dir: Some(sandbox.to_path_buf()), max_open_files: 10_000, ..policy };
+    let outcome = run_with(policy, &making_guest(times, make), b"", Default::default());
+    assert_eq!(outcome.end, End::Ok, "{outcome:?}");
+    let word = |at: usize| u32::from_le_bytes(outcome.response[at..at + 4].try_into().unwrap());
+    (word(0), word(4))
+}
+
+/// WASI errno `dquot`.
+const DQUOT: u32 = 19;
+
+#[test]
+fn a_guest_makes_at_most_the_policys_sandbox_entries_counting_what_the_sandbox_held() {
+    let policy = Policy { max_sandbox_entries: 8, ..Policy::default() };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("held")).unwrap();
+    std::fs::write(dir.path().join("held/file"), b"").unwrap();
+    assert_eq!(make_in(dir.path(), policy.clone(), 10, MKDIR), (6, DQUOT), "2 held, 6 made: the cap of 8");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 7);
+    // The next invocation counts what the sandbox holds: nothing is left.
+    assert_eq!(make_in(dir.path(), policy.clone(), 1, MKDIR), (0, DQUOT));
+    // Files made by `path_open` with `O_CREAT` count as well.
+    let files = tempfile::tempdir().unwrap();
+    assert_eq!(make_in(files.path(), policy, 10, CREATE), (8, DQUOT));
+}
+
+#[test]
+fn under_the_default_cap_a_guest_makes_1024_folders_and_lifted_all_it_asks_for() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(make_in(dir.path(), Policy::default(), 3_000, MKDIR), (1_024, DQUOT));
+    let lifted = tempfile::tempdir().unwrap();
+    assert_eq!(make_in(lifted.path(), Policy { max_sandbox_entries: 1_000_000, ..Policy::default() }, 3_000, MKDIR), (3_000, 0));
+}
