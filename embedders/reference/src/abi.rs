@@ -6,7 +6,7 @@
 //! what they judge.
 
 use contract::{Policy, Stage, WasmFeatureSet};
-use harness::abi::{Abi, Enforcement, Export, GuestIo, Helper, Import, KnownDefect, Limits, Scratch, Signature, wasi};
+use harness::abi::{Abi, Enforcement, Export, GuestIo, Helper, Import, Limits, Scratch, Signature, wasi};
 use wasm_encoder::{Function, InstructionSink, MemArg};
 use wasmparser::{ValType, WasmFeatures};
 
@@ -71,9 +71,10 @@ pub fn abi(policy: &Policy) -> Abi {
             max_host_buffer: Some(max_host_buffer(policy)),
             // The loader compiles and links at load; it instantiates per call.
             load_runs_guest_code: false,
-            // The loader caps nothing written in the sandbox: the suite's ceilings apply.
+            // The loader caps the entries a guest makes in the sandbox, not
+            // the bytes it writes: the suite's ceiling applies to those.
             max_sandbox_bytes: None,
-            max_sandbox_entries: None,
+            max_sandbox_entries: Some(wide(policy.max_sandbox_entries)),
             // The WASI context's resource table holds at most this many
             // descriptors and streams, stdio and the sandbox among them.
             max_open_files: Some(wide(policy.max_open_files)),
@@ -81,9 +82,7 @@ pub fn abi(policy: &Policy) -> Abi {
         features: features(policy),
         io: Box::new(OakIo),
         reference_host: Box::new(OakHost { max_response_bytes: policy.max_response_bytes }),
-        // Nothing counts what a guest makes in its sandbox:
-        // findings/sandbox-entries-uncapped.md.
-        known_defects: vec![KnownDefect::SandboxEntriesUncapped { id: "sandbox-entries-uncapped" }],
+        known_defects: Vec::new(),
     }
 }
 

@@ -467,12 +467,10 @@ fn layer_3_catches_an_embedder_that_lets_a_guest_hold_files_open_past_its_cap() 
 }
 
 #[test]
-fn layer_3_catches_an_embedder_that_lets_a_guest_make_folders_past_its_declared_cap() {
-    // The loader, declaring a cap on sandbox entries it does not enforce
-    // (and so not listing the known defect of having none).
-    let mut wrong = subject(Flaw::None, Policy::fuzzing(), Policy::fuzzing());
-    wrong.abi.limits.max_sandbox_entries = Some(1024);
-    wrong.abi.known_defects.clear();
+fn layer_3_catches_an_embedder_that_lets_a_guest_make_folders_past_its_cap() {
+    let declared = Policy::fuzzing();
+    let actual = Policy { max_sandbox_entries: 1_000_000, ..declared.clone() };
+    let wrong = subject(Flaw::None, actual, declared);
     let message = first_oracle_of(Layer::MemoryProbe, &wrong, resource_inputs(300)).expect("layer 3 catches it");
     // The guest's count of the folders it made, or the host's of what the
     // sandbox holds, the five entries it was made with among them.
