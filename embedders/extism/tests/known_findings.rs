@@ -130,18 +130,26 @@ fn opening_files() -> ResourceModule {
     probe(Resource::OpenFiles { count: 2_000 }, Place::Entry)
 }
 
+/// Runs finding `id`'s reproducer, the generator's `module`, once in a
+/// sandbox: with known defects reported, the cap oracle on what the guest
+/// saw fails with `expected`; otherwise it passes over the run for `id`.
+fn reported_then_passed_over(id: &str, module: &ResourceModule, expected: &str) {
+    let reporting = reporting();
+    let bytes = generated_reproducer(id, module);
+    let sandbox = tempfile::tempdir().unwrap();
+    let outcome = reporting.embedder.load(&bytes, &Store::new()).unwrap().invoke(REQUEST, Some(sandbox.path()));
+    let message = panic_of(|| {
+        check_sizes(&reporting.abi, module, &outcome, 0);
+    });
+    assert_eq!(message.as_deref(), Some(expected));
+    assert_eq!(check_sizes(&subject().abi, module, &outcome, 0), Some(id));
+    harness::scratch::remove_tree(sandbox.path()).unwrap();
+}
+
 #[test]
 fn open_files_uncapped_still_reproduces() {
-    let reporting = reporting();
-    let module = generated_reproducer("open-files-uncapped", &opening_files());
-    let sandbox = tempfile::tempdir().unwrap();
-    let outcome = reporting.embedder.load(&module, &Store::new()).unwrap().invoke(REQUEST, Some(sandbox.path()));
-    let message = panic_of(|| {
-        check_sizes(&reporting.abi, &opening_files(), &outcome, 0);
-    });
     let expected = "oracle: the guest held 2000 files open at once after the open-files probe ran at the entry, past the suite's ceiling (no cap promised) of 1024";
-    assert_eq!(message.as_deref(), Some(expected));
-    assert_eq!(check_sizes(&subject().abi, &opening_files(), &outcome, 0), Some("open-files-uncapped"));
+    reported_then_passed_over("open-files-uncapped", &opening_files(), expected);
 }
 
 /// A run of the layer passes over the note and reports nothing else: the
@@ -165,17 +173,8 @@ fn nesting_folders() -> ResourceModule {
 
 #[test]
 fn sandbox_entries_uncapped_still_reproduces() {
-    let reporting = reporting();
-    let module = generated_reproducer("sandbox-entries-uncapped", &nesting_folders());
-    let sandbox = tempfile::tempdir().unwrap();
-    let outcome = reporting.embedder.load(&module, &Store::new()).unwrap().invoke(REQUEST, Some(sandbox.path()));
-    let message = panic_of(|| {
-        check_sizes(&reporting.abi, &nesting_folders(), &outcome, 0);
-    });
     let expected = "oracle: the guest held 3000 folders in the sandbox after the directory-depth probe ran at the entry, past the suite's ceiling (no cap promised) of 1024";
-    assert_eq!(message.as_deref(), Some(expected));
-    assert_eq!(check_sizes(&subject().abi, &nesting_folders(), &outcome, 0), Some("sandbox-entries-uncapped"));
-    harness::scratch::remove_tree(sandbox.path()).unwrap();
+    reported_then_passed_over("sandbox-entries-uncapped", &nesting_folders(), expected);
 }
 
 /// The resource generator's module behind `memory-unlimited-at-plugin-creation`:
