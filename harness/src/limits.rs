@@ -34,21 +34,11 @@ pub struct Measured {
     pub resident: Option<u64>,
 }
 
-/// Runs `run` measuring its wall time, host heap and, if `with_resident`,
-/// the resident set.
-fn measured<T>(with_resident: bool, run: impl FnOnce() -> T) -> (T, Measured) {
+/// Runs `run` measuring its wall time, host heap and resident set.
+fn measured<T>(run: impl FnOnce() -> T) -> (T, Measured) {
     let started = Instant::now();
-    let ((value, heap), resident) = if with_resident { resident::measure(|| alloc::measure(run)) } else { (alloc::measure(run), None) };
+    let ((value, heap), resident) = resident::measure(|| alloc::measure(run));
     (value, Measured { wall: started.elapsed(), heap, resident })
-}
-
-/// Invokes `loaded` and checks every limit, measuring the host heap but not
-/// the resident set: what layer 4 does, whose one interpreter module
-/// declares one small memory and no table, and whose host calls the heap
-/// count sees. (Reading the resident set's high-water mark costs about
-/// 30 us, a quarter of a layer-4 run.)
-pub fn invoke_checked_heap_only(loaded: &dyn Loaded, request: &[u8], sandbox: Option<&Path>, limits: &Limits) -> Outcome {
-    checked(loaded, request, sandbox, limits, false, None).0
 }
 
 /// Invokes `loaded`, measured, and checks every limit, passing over what
@@ -58,10 +48,9 @@ fn checked(
     request: &[u8],
     sandbox: Option<&Path>,
     limits: &Limits,
-    with_resident: bool,
     excuse: Option<&'static str>,
 ) -> (Outcome, Option<&'static str>) {
-    let (outcome, measured) = phase::timed(phase::INVOKE, || measured(with_resident, || loaded.invoke(request, sandbox)));
+    let (outcome, measured) = phase::timed(phase::INVOKE, || measured(|| loaded.invoke(request, sandbox)));
     let known = phase::timed("oracle:limits", || check_excusing(&outcome, &measured, request.len(), limits, excuse));
     (outcome, known)
 }
@@ -85,7 +74,7 @@ pub fn load_checked(embedder: &dyn Embedder, abi: &Abi, module: &[u8], store: &S
     if !abi.limits.load_runs_guest_code {
         return phase::timed(phase::LOAD, || embedder.load(module, store)).map(|loaded| Accepted { loaded, excuse, known: None });
     }
-    let (loaded, measured) = phase::timed(phase::LOAD, || measured(true, || embedder.load(module, store)));
+    let (loaded, measured) = phase::timed(phase::LOAD, || measured(|| embedder.load(module, store)));
     let compiler = (module.len() as u64).saturating_mul(COMPILE_BYTES_PER_MODULE_BYTE);
     let known = phase::timed("oracle:budget", || held_to_budget("a load", &measured, &Budget::of(&abi.limits), compiler, excuse));
     // A rejected load's excuse is not reported: the rejection is the outcome.
@@ -116,7 +105,7 @@ pub fn excused(excuse: Option<&'static str>, measured: &Measured, bound: u64) ->
 
 /// Invokes `loaded` and checks every limit: what a layer does for each invocation.
 pub fn invoke_checked(loaded: &dyn Loaded, request: &[u8], sandbox: Option<&Path>, limits: &Limits) -> Outcome {
-    checked(loaded, request, sandbox, limits, true, None).0
+    checked(loaded, request, sandbox, limits, None).0
 }
 
 /// [`invoke_checked`] for a module with an excuse ([`Accepted::excuse`]):
@@ -129,7 +118,7 @@ pub fn invoke_checked_excusing(
     limits: &Limits,
     excuse: Option<&'static str>,
 ) -> (Outcome, Option<&'static str>) {
-    checked(loaded, request, sandbox, limits, true, excuse)
+    checked(loaded, request, sandbox, limits, excuse)
 }
 
 /// Loads `module` and, if accepted, invokes it once with every limit

@@ -489,6 +489,14 @@ fn layer_1_catches_an_embedder_that_holds_host_memory_past_its_budget_at_instant
 }
 
 #[test]
+fn layer_4_catches_an_embedder_that_holds_host_memory_past_its_budget_during_a_call() {
+    let wrong = subject(Flaw::HoldsMemory, Policy::fuzzing(), Policy::fuzzing());
+    let message = first_oracle(Layer::HostCalls, &wrong, 50).expect("layer 4 catches it");
+    assert!(message.starts_with("oracle: the host-memory budget did not hold during an invocation: the resident set rose by"), "{message}");
+    quiet_on_the_loader(Layer::HostCalls, inputs(Layer::HostCalls, 50));
+}
+
+#[test]
 fn the_same_layers_stay_quiet_on_the_loader_itself() {
     let right = subject(Flaw::None, Policy::fuzzing(), Policy::fuzzing());
     for layer in Layer::ALL {

@@ -140,7 +140,7 @@ fn run_commands(subject: &Subject, commands: &[Command]) -> Report {
         Ok(sandbox) => sandbox,
         Err(error) => panic!("setup: cannot create a sandbox in {}: {error}", canaries.base().display()),
     };
-    let outcome = crate::limits::invoke_checked_heap_only(&**loaded, &request, Some(sandbox.path()), &subject.abi.limits);
+    let outcome = crate::limits::invoke_checked(&**loaded, &request, Some(sandbox.path()), &subject.abi.limits);
     phase::timed("oracle:host-data", || subject.kept::<host_data::HostData>().check(&outcome, &request, sandbox.path()));
     // A sandbox left as made holds what it was made with.
     let passed_over = if sandbox.is_untouched() { None } else { phase::timed(sandbox_use::PHASE, || sandbox_use::check(sandbox.path(), &subject.abi)) };
