@@ -21,7 +21,7 @@ pub fn abi(max_module_bytes: usize) -> Abi {
         imports: Vec::new(),
         exports: vec![Export::Func { name: "main", signature: Signature::new(&[], &[]) }, Export::Memory { name: "memory" }],
         entry: "main",
-        enforced_at: Enforcement { imports: Stage::AbiCheck, exports: Stage::AbiCheck, limits: Stage::AbiCheck },
+        enforced_at: Enforcement { imports: Stage::AbiCheck, exports: Stage::AbiCheck, limits: Stage::AbiCheck, exports_after_instantiation: false },
         limits: Limits {
             max_module_bytes: Some(max_module_bytes),
             max_memory_bytes: Some(16 << 20),

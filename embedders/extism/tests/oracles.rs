@@ -103,6 +103,20 @@ fn layer_2_fires_on_an_extism_that_links_an_unknown_import() {
 }
 
 #[test]
+fn layer_2_lets_a_plugin_without_run_end_while_it_is_instantiated() {
+    // Extism instantiates a plugin's module when it creates the plugin and
+    // looks `run` up only when it calls it, so the module's own trap (here an
+    // element segment out of bounds) comes first.
+    let no_run = module("(module (table 1 funcref) (func $f) (elem (i32.const 5) $f))");
+    let outcome = embedder::run(&*subject().embedder, &no_run, b"", &Store::new());
+    assert_eq!((outcome.stage, &outcome.end), (Stage::Instantiate, &End::Trap(TrapCode::TableOutOfBounds)));
+    harness::invalid_module::oracle::check_verdict(&no_run, &[], &outcome, &subject().abi);
+    let ran = Outcome::ended(Stage::Execute, End::Ok);
+    let fired = std::panic::catch_unwind(|| harness::invalid_module::oracle::check_verdict(&no_run, &[], &ran, &subject().abi));
+    assert!(fired.is_err(), "a plugin without run that ran was let through");
+}
+
+#[test]
 #[should_panic(expected = "oracle: the embedder refused a valid, ABI-conformant module")]
 fn layer_2_fires_on_an_extism_that_refuses_a_valid_plugin() {
     let echo = module(include_str!("../corpus/wat/echo.wat"));

@@ -55,7 +55,7 @@ pub fn abi(policy: &Policy) -> Abi {
             Export::Memory { name: "memory" },
         ],
         entry: "main",
-        enforced_at: Enforcement { imports: Stage::AbiCheck, exports: Stage::AbiCheck, limits: Stage::AbiCheck },
+        enforced_at: Enforcement { imports: Stage::AbiCheck, exports: Stage::AbiCheck, limits: Stage::AbiCheck, exports_after_instantiation: false },
         limits: Limits {
             max_module_bytes: Some(policy.max_module_bytes),
             max_memory_bytes: Some(u64::try_from(policy.max_memory_bytes).unwrap_or(u64::MAX)),

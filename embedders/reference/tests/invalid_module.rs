@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use arbitrary::Unstructured;
-use contract::{End, Outcome, Rejection, Stage};
+use contract::{End, Outcome, Rejection, Stage, TrapCode};
 use harness::embedder::{self, Store};
 use harness::invalid_module::oracle::{Verdict, check_verdict};
 use harness::invalid_module::{self, Defect, DefectKind, generate};
@@ -183,6 +183,16 @@ fn fires_when_the_loader_accepts_a_forbidden_import() {
 fn fires_when_the_loader_fails_a_valid_module_that_breaks_the_abi() {
     let (module, defects) = defective(DefectKind::MissingExport);
     check(&module, &defects, &rejected_at(Stage::Validate));
+}
+
+#[test]
+#[should_panic(expected = "it must refuse it at abi-check, it reached instantiate: trap")]
+fn fires_when_a_module_without_its_exports_is_instantiated_by_a_loader_that_checks_them_first() {
+    // The loader checks exports before instantiating: a trap while
+    // instantiating means the check was skipped (Extism checks them later).
+    let (module, defects) = defective(DefectKind::MissingExport);
+    let trapped = Outcome::ended(Stage::Instantiate, End::Trap(TrapCode::TableOutOfBounds));
+    check(&module, &defects, &trapped);
 }
 
 #[test]

@@ -149,7 +149,7 @@ pub fn abi(policy: &Policy) -> Abi {
         imports: Vec::new(),
         exports: vec![Export::Func { name: "main", signature: Signature::new(&[], &[]) }, Export::Memory { name: "memory" }],
         entry: "main",
-        enforced_at: Enforcement { imports: Stage::AbiCheck, exports: Stage::AbiCheck, limits: Stage::AbiCheck },
+        enforced_at: Enforcement { imports: Stage::AbiCheck, exports: Stage::AbiCheck, limits: Stage::AbiCheck, exports_after_instantiation: false },
         limits: Limits {
             max_module_bytes: Some(policy.max_module_bytes),
             max_memory_bytes: Some(policy.max_memory_bytes as u64),

@@ -159,6 +159,12 @@ pub struct Enforcement {
     pub exports: Stage,
     /// Declared limits (Extism's memory limiter refuses at instantiation).
     pub limits: Stage,
+    /// Whether the embedder looks for the required exports only once the
+    /// module is instantiated (Extism instantiates a plugin's module when it
+    /// creates the plugin, and looks the entry point up when it calls it): a
+    /// module that ends while instantiating (a start function that traps, a
+    /// segment out of bounds) then ends before its exports are checked.
+    pub exports_after_instantiation: bool,
 }
 
 impl Enforcement {

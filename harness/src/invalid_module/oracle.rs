@@ -48,6 +48,13 @@ pub fn known_refusal(module: &[u8], outcome: &Outcome, abi: &Abi) -> Option<&'st
     known::refusal_of_maximum(abi, outcome, || known::starts_at_declared_maximum(module))
 }
 
+/// Whether a module breaking `rule` ended while it was instantiated, before
+/// an embedder that looks for exports only after instantiating
+/// ([`crate::abi::Enforcement::exports_after_instantiation`]) checked them.
+fn ended_before_its_exports_were_checked(rule: Rule, outcome: &Outcome, abi: &Abi) -> bool {
+    rule == Rule::Exports && abi.enforced_at.exports_after_instantiation && outcome.stage == Stage::Instantiate
+}
+
 /// Panics with `oracle:` when the embedder's `outcome` for `module`
 /// disagrees with [`reference_verdict`], or refuses the module at a stage
 /// none of the applied `defects` belongs to. Returns the independent verdict.
@@ -57,6 +64,7 @@ pub fn check_verdict(module: &[u8], defects: &[Defect], outcome: &Outcome, abi: 
     match (&verdict, refused) {
         (Verdict::Invalid(_), Some(Stage::SizeCheck | Stage::Parse | Stage::Validate)) | (Verdict::Valid, None) => {}
         (Verdict::BreaksAbi(rule, _), Some(stage)) if stage == abi.enforced_at.stage(*rule) => {}
+        (Verdict::BreaksAbi(rule, _), _) if ended_before_its_exports_were_checked(*rule, outcome, abi) => {}
         (Verdict::Invalid(error), _) => {
             panic!("oracle: the embedder passed a module wasmparser rejects ({error}); it ended at {}: {}", outcome.stage, outcome.end)
         }
@@ -74,7 +82,8 @@ pub fn check_verdict(module: &[u8], defects: &[Defect], outcome: &Outcome, abi: 
             panic!("oracle: the embedder refused a valid, ABI-conformant module at {stage}: {}", outcome.end)
         }
     }
-    let Some(stage) = refused.filter(|_| verdict != Verdict::Valid) else { return verdict };
+    let checked_late = matches!(verdict, Verdict::BreaksAbi(rule, _) if ended_before_its_exports_were_checked(rule, outcome, abi));
+    let Some(stage) = refused.filter(|_| verdict != Verdict::Valid && !checked_late) else { return verdict };
     if !defects.is_empty() && !defects.iter().any(|defect| defect.kind.stages_under(abi).contains(&stage)) {
         let names: Vec<&str> = defects.iter().map(|defect| defect.kind.name()).collect();
         let stages: Vec<&str> = defects.iter().flat_map(|defect| defect.kind.stages_under(abi)).map(|stage| stage.name()).collect();
