@@ -48,11 +48,15 @@ pub fn known_refusal(module: &[u8], outcome: &Outcome, abi: &Abi) -> Option<&'st
     known::refusal_of_maximum(abi, outcome, || known::starts_at_declared_maximum(module))
 }
 
-/// Whether a module breaking `rule` ended while it was instantiated, before
-/// an embedder that looks for exports only after instantiating
+/// Whether `module`, breaking `rule`, ended of its own doing (a trap, fuel,
+/// the deadline) or by a known refusal while it was instantiated, before an
+/// embedder that looks for exports only after instantiating
 /// ([`crate::abi::Enforcement::exports_after_instantiation`]) checked them.
-fn ended_before_its_exports_were_checked(rule: Rule, outcome: &Outcome, abi: &Abi) -> bool {
-    rule == Rule::Exports && abi.enforced_at.exports_after_instantiation && outcome.stage == Stage::Instantiate
+/// (The export rule is the last checked: the module's imports and declared
+/// limits follow the ABI, so any other refusal is the embedder's mistake.)
+fn ended_before_its_exports_were_checked(rule: Rule, module: &[u8], outcome: &Outcome, abi: &Abi) -> bool {
+    let instantiating = rule == Rule::Exports && abi.enforced_at.exports_after_instantiation && outcome.stage == Stage::Instantiate;
+    instantiating && (refused_at(outcome).is_none() || known_refusal(module, outcome, abi).is_some())
 }
 
 /// Panics with `oracle:` when the embedder's `outcome` for `module`
@@ -64,7 +68,7 @@ pub fn check_verdict(module: &[u8], defects: &[Defect], outcome: &Outcome, abi: 
     match (&verdict, refused) {
         (Verdict::Invalid(_), Some(Stage::SizeCheck | Stage::Parse | Stage::Validate)) | (Verdict::Valid, None) => {}
         (Verdict::BreaksAbi(rule, _), Some(stage)) if stage == abi.enforced_at.stage(*rule) => {}
-        (Verdict::BreaksAbi(rule, _), _) if ended_before_its_exports_were_checked(*rule, outcome, abi) => {}
+        (Verdict::BreaksAbi(rule, _), _) if ended_before_its_exports_were_checked(*rule, module, outcome, abi) => {}
         (Verdict::Invalid(error), _) => {
             panic!("oracle: the embedder passed a module wasmparser rejects ({error}); it ended at {}: {}", outcome.stage, outcome.end)
         }
@@ -82,7 +86,7 @@ pub fn check_verdict(module: &[u8], defects: &[Defect], outcome: &Outcome, abi: 
             panic!("oracle: the embedder refused a valid, ABI-conformant module at {stage}: {}", outcome.end)
         }
     }
-    let checked_late = matches!(verdict, Verdict::BreaksAbi(rule, _) if ended_before_its_exports_were_checked(rule, outcome, abi));
+    let checked_late = matches!(verdict, Verdict::BreaksAbi(rule, _) if ended_before_its_exports_were_checked(rule, module, outcome, abi));
     let Some(stage) = refused.filter(|_| verdict != Verdict::Valid && !checked_late) else { return verdict };
     if !defects.is_empty() && !defects.iter().any(|defect| defect.kind.stages_under(abi).contains(&stage)) {
         let names: Vec<&str> = defects.iter().map(|defect| defect.kind.name()).collect();
