@@ -41,11 +41,20 @@ fn a_selftest_campaign_finds_groups_minimizes_and_reports_all_three_kinds() {
     assert_eq!(output.status.code(), Some(1), "a campaign with findings exits 1\n{stderr}");
 
     let summary = read_json(&out.join("summary.json"));
-    let findings = summary["findings"].as_array().unwrap();
+    let all = summary["findings"].as_array().unwrap();
+    // libFuzzer's watchdogs (the timeout alarm, the RSS thread) blame the
+    // unit running when they fire, among them the empty unit each process
+    // runs first: on a stalled machine that gives a finding of an empty
+    // input, which no replay reproduces. The campaign keeps it as reported.
+    let (findings, watchdogs): (Vec<&Value>, Vec<&Value>) =
+        all.iter().partition(|finding| !(finding["reproduced"] == "no" && finding["size_before"] == 0));
+    for stray in &watchdogs {
+        assert!(["hang", "oom"].contains(&stray["signature"]["kind"].as_str().unwrap()), "{stray}");
+    }
     let kinds: Vec<&str> = findings.iter().map(|finding| finding["signature"]["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds.len(), 3, "one group per kind: {kinds:?}\n{stderr}");
     assert_eq!(kinds.iter().collect::<BTreeSet<_>>(), ["crash", "hang", "oom"].iter().collect(), "{kinds:?}");
-    for finding in findings {
+    for finding in &findings {
         assert_eq!(finding["deterministic"], true, "{finding}");
         let (before, after) = (finding["size_before"].as_u64().unwrap(), finding["size_after"].as_u64().unwrap());
         assert!(after <= before && after > 0, "{finding}");
@@ -84,7 +93,7 @@ fn a_selftest_campaign_finds_groups_minimizes_and_reports_all_three_kinds() {
     let validator = jsonschema::validator_for(&schema).unwrap();
     let errors: Vec<String> = validator.iter_errors(&sarif).map(|error| error.to_string()).collect();
     assert!(errors.is_empty(), "results.sarif is not valid SARIF 2.1.0: {errors:?}");
-    assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), 3);
+    assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), all.len());
 
     let report = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
     assert!(report.contains("| `selftest` |") && report.contains("cargo harness repro --profile fuzzing selftest"), "{report}");
