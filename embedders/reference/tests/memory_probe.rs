@@ -161,7 +161,7 @@ fn resource_modules_validate_reach_every_resource_at_every_place_and_answer_thei
         }
     }
     let mut expected: BTreeSet<&str> =
-        ["memory-grow", "globals", "functions", "locals", "data-segments", "exports", "types", "recursion", "indirect-recursion", "operand-stack", "open-files", "directories", "directory-depth"]
+        ["memory-grow", "globals", "functions", "locals", "data-segments", "exports", "imports", "types", "code-size", "recursion", "indirect-recursion", "operand-stack", "open-files", "directories", "directory-depth"]
             .into();
     if abi.features.contains(wasmparser::WasmFeatures::REFERENCE_TYPES) {
         expected.extend(["table-grow", "tables", "element-segments"]);
@@ -169,6 +169,32 @@ fn resource_modules_validate_reach_every_resource_at_every_place_and_answer_thei
     assert!(resources.is_superset(&expected), "missing {:?}", expected.difference(&resources).collect::<Vec<_>>());
     assert_eq!(places, ["callback", "entry", "initialize", "start"].into());
     assert!(answered >= 50, "only {answered} modules ran to their answer");
+}
+
+/// The probes the host pays for at load: the ABI's first import again
+/// 100,000 times fits within the loader's module cap and runs; a body padded
+/// past the cap is refused at the size check, before anything is parsed.
+#[test]
+fn the_import_and_code_size_probes_load_within_the_module_cap_and_are_refused_past_it() {
+    use harness::memory_probe::resources::{Declared, MANY_IMPORTS, Place, Resource as Probed, ResourceModule};
+    let subject = subject();
+    let cap = subject.abi.limits.max_module_bytes.unwrap() as u64;
+    let probes = [(Probed::Imports { count: MANY_IMPORTS }, true), (Probed::CodeSize { bytes: 4096 }, true), (Probed::CodeSize { bytes: cap + 1 }, false)];
+    for (resource, fits) in probes {
+        let module = ResourceModule {
+            resource,
+            place: Place::Entry,
+            table: Declared { minimum: 1, maximum: None },
+            memory: Declared { minimum: 1, maximum: None },
+            table_ops: subject.abi.features.contains(wasmparser::WasmFeatures::REFERENCE_TYPES),
+        };
+        let report = harness::memory_probe::run_resource_module(subject, &module);
+        if fits {
+            assert_eq!(report.outcome.end, End::Ok, "{module}: {:?}", report.outcome);
+        } else {
+            assert_eq!(report.outcome.stage, Stage::SizeCheck, "{module}: {:?}", report.outcome);
+        }
+    }
 }
 
 /// The open-files probe opens as many files as it asks for below the

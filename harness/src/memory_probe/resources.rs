@@ -1,8 +1,8 @@
 //! The resource generator (`generator:resources`): one module per input
 //! that makes its host hold one resource at a boundary size (tables,
 //! memories, 64-bit memories, globals, functions, locals, data and element
-//! segments, exports, types, call depth, operand-stack height, files held
-//! open and folders made through WASI), from one place guest
+//! segments, exports, imports, types, code size, call depth, operand-stack
+//! height, files held open and folders made through WASI), from one place guest
 //! code runs: the start function, a reactor's `_initialize`, the entry
 //! point, or a callback the host makes into the guest (the ABI's helpers,
 //! such as the reference's `alloc`).
@@ -77,6 +77,14 @@ pub const WASI_KIND_ONE_IN: u32 = 16;
 /// (1,024), which a host's clean-up of a tree that deep meets; about 140 ms
 /// a call on the reference loader, nested.
 pub const MAX_DIRECTORIES: u64 = 4 * SANDBOX_ENTRIES_CEILING + 1;
+/// One resource module in this many of those left after the WASI kinds
+/// imports its ABI's first import many times over, and one in as many of
+/// the rest pads its probe's body to a code size.
+pub const LOAD_KIND_ONE_IN: u32 = 16;
+/// The import count a count at the engine's maximum (1,000,000) goes to:
+/// each import is linked and given a slot at instantiation, and 100,001
+/// took 0.7 s in Extism (unoptimized build).
+pub const MANY_IMPORTS: u64 = 100_000;
 /// WASI functions the sandbox probes import, in this order.
 const WASI_IMPORTS: [&str; 3] = ["path_open", "path_create_directory", "fd_close"];
 /// Where the WASI probes keep the path they open or create.
@@ -104,6 +112,7 @@ mod engine {
     pub const DATA_SEGMENTS: u64 = 100_000;
     pub const ELEMENT_SEGMENTS: u64 = 100_000;
     pub const EXPORTS: u64 = 100_000;
+    pub const FUNCTION_SIZE: u64 = 7_654_321;
     pub const TYPES: u64 = 1_000_000;
     pub const PAGES_32: u64 = 65_536;
     pub const PAGES_64: u64 = 1 << 48;
@@ -198,6 +207,19 @@ pub enum Resource {
         /// Exports besides the ABI's.
         count: u64,
     },
+    /// Imports besides the ABI's: its first import, again this many times
+    /// (never called).
+    Imports {
+        /// Imports added.
+        count: u64,
+    },
+    /// The probe's body padded with `nop` to this many bytes (its locals'
+    /// count and `end` among them): code the host validates and compiles,
+    /// and the module size its cap bounds.
+    CodeSize {
+        /// Bytes of the body.
+        bytes: u64,
+    },
     /// Function types.
     Types {
         /// Types declared besides the module's own.
@@ -260,6 +282,8 @@ impl Resource {
             Resource::DataSegments { .. } => "data-segments",
             Resource::ElementSegments { .. } => "element-segments",
             Resource::Exports { .. } => "exports",
+            Resource::Imports { .. } => "imports",
+            Resource::CodeSize { .. } => "code-size",
             Resource::Types { .. } => "types",
             Resource::Recursion { indirect: false, .. } => "recursion",
             Resource::Recursion { indirect: true, .. } => "indirect-recursion",
@@ -435,6 +459,17 @@ impl ResourceModule {
         } else if drawn(u)? {
             let count = boundary(u, &[limits.sandbox_entries_or_ceiling(), SANDBOX_ENTRIES_CEILING], MAX_DIRECTORIES)?;
             Resource::Directories { count, nested: u.arbitrary()? }
+        } else if !u.ratio(LOAD_KIND_ONE_IN - 1, LOAD_KIND_ONE_IN)? {
+            Resource::Imports { count: count(u, MANY_IMPORTS, MAX_COUNT)? }
+        } else if !u.ratio(LOAD_KIND_ONE_IN - 1, LOAD_KIND_ONE_IN)? {
+            // Around the module size cap, where the ABI declares one.
+            let module_cap = limits.max_module_bytes.map_or(0, |cap| cap as u64);
+            let bytes = if !u.is_empty() && u.ratio(1, ENGINE_MAXIMUM_ONE_IN)? {
+                *u.choose(&[engine::FUNCTION_SIZE - 1, engine::FUNCTION_SIZE, engine::FUNCTION_SIZE + 1])?
+            } else {
+                boundary(u, &[module_cap], module_cap.max(MAX_COUNT).saturating_add(1))?
+            };
+            Resource::CodeSize { bytes }
         } else {
             resource
         };
@@ -601,6 +636,14 @@ impl<'a> Encoder<'a> {
             self.types.ty().function(encoder_types(&import.signature.params), encoder_types(&import.signature.results));
             imports.import(import.module, import.name, EntityType::Function(ty));
             self.function_count += 1;
+        }
+        if let (Resource::Imports { count }, Some(first)) = (module.resource, io.imports().first()) {
+            let ty = self.types.len();
+            self.types.ty().function(encoder_types(&first.signature.params), encoder_types(&first.signature.results));
+            for _ in 0..count {
+                imports.import(first.module, first.name, EntityType::Function(ty));
+                self.function_count += 1;
+            }
         }
         let wasi = self.function_count;
         if module.uses_sandbox() {
@@ -866,7 +909,18 @@ fn probe_body(module: &ResourceModule, callee: Option<u32>, recursive: u32, wasi
             }
             sink.br(0).end().end();
         }
-        Resource::Globals { .. } | Resource::Locals { .. } | Resource::Functions { .. } | Resource::Exports { .. } | Resource::Types { .. } => {}
+        Resource::CodeSize { bytes } => {
+            // The body's other two bytes: no local groups, and `end`.
+            for _ in 0..bytes.saturating_sub(2) {
+                sink.nop();
+            }
+        }
+        Resource::Globals { .. }
+        | Resource::Locals { .. }
+        | Resource::Functions { .. }
+        | Resource::Exports { .. }
+        | Resource::Imports { .. }
+        | Resource::Types { .. } => {}
     }
     if let Some(callee) = callee {
         sink.call(callee);
