@@ -13,7 +13,7 @@
 //! powers of two up to 2^32 - 1. Counts are small ([`MAX_COUNT`],
 //! [`MAX_COMPILED`]) but for one in [`ENGINE_MAXIMUM_ONE_IN`], at the
 //! engine's maximum, so that most modules build and compile within a
-//! millisecond or two.
+//! millisecond or two; a padded body (`code-size`) may take up to seconds.
 //!
 //! The entry point, after the probe, answers with the size of every table
 //! (elements) and memory (pages), `u32` little-endian each, tables first,
@@ -42,7 +42,7 @@ pub const REQUEST_AT: u32 = 4096;
 pub const REPORT_AT: u32 = 1024;
 /// The request of the first and third call.
 pub const REQUEST: &[u8] = b"resources probe request";
-/// The largest count of globals, segments, exports or types, but for the
+/// The largest count of globals, segments, exports, imports or types, but for the
 /// engine's maxima, which [`count`] draws one time in [`ENGINE_MAXIMUM_ONE_IN`].
 pub const MAX_COUNT: u64 = 4_097;
 /// The largest count of functions, locals and stack slots (each is
@@ -448,10 +448,11 @@ impl ResourceModule {
         let memory_minimum = boundary(u, &[page_cap], page_cap.saturating_add(1).min(engine::PAGES_32))?.max(1);
         let memory = Declared { minimum: memory_minimum, maximum: u.ratio(1, 4)?.then(|| memory_minimum.max(page_cap).min(engine::PAGES_32)) };
         // Files held open, one module in [`WASI_KIND_ONE_IN`] where the ABI
-        // imports WASI, then folders, one in as many of the rest: drawn
-        // last, so that the draws before them mean what they meant before
-        // these kinds came in (an input used up keeps its resource; one
-        // with bytes left may draw a WASI kind).
+        // imports WASI, then folders, one in as many of the rest, then
+        // imports and code size, one in [`LOAD_KIND_ONE_IN`] of the rest
+        // each: drawn after the others, so that the draws before them mean
+        // what they meant before these kinds came in (an input used up
+        // keeps its resource; one with bytes left may draw one of these).
         let imports_wasi = WASI_IMPORTS.iter().all(|name| abi.imports.iter().any(|import| import.module == wasi::MODULE && import.name == *name));
         let drawn = |u: &mut Unstructured<'_>| -> Result<bool> { Ok(imports_wasi && !u.ratio(WASI_KIND_ONE_IN - 1, WASI_KIND_ONE_IN)?) };
         let resource = if drawn(u)? {
@@ -459,7 +460,7 @@ impl ResourceModule {
         } else if drawn(u)? {
             let count = boundary(u, &[limits.sandbox_entries_or_ceiling(), SANDBOX_ENTRIES_CEILING], MAX_DIRECTORIES)?;
             Resource::Directories { count, nested: u.arbitrary()? }
-        } else if !u.ratio(LOAD_KIND_ONE_IN - 1, LOAD_KIND_ONE_IN)? {
+        } else if !abi.io.imports().is_empty() && !u.ratio(LOAD_KIND_ONE_IN - 1, LOAD_KIND_ONE_IN)? {
             Resource::Imports { count: count(u, MANY_IMPORTS, MAX_COUNT)? }
         } else if !u.ratio(LOAD_KIND_ONE_IN - 1, LOAD_KIND_ONE_IN)? {
             // Around the module size cap, where the ABI declares one.
@@ -469,7 +470,8 @@ impl ResourceModule {
             } else {
                 boundary(u, &[module_cap], module_cap.max(MAX_COUNT).saturating_add(1))?
             };
-            Resource::CodeSize { bytes }
+            // A body holds at least its locals' count and `end`.
+            Resource::CodeSize { bytes: bytes.max(2) }
         } else {
             resource
         };
