@@ -65,10 +65,11 @@ fn ended_before_its_exports_were_checked(rule: Rule, module: &[u8], outcome: &Ou
 pub fn check_verdict(module: &[u8], defects: &[Defect], outcome: &Outcome, abi: &Abi) -> Verdict {
     let verdict = reference_verdict(module, abi);
     let refused = refused_at(outcome);
+    let checked_late = matches!(verdict, Verdict::BreaksAbi(rule, _) if ended_before_its_exports_were_checked(rule, module, outcome, abi));
     match (&verdict, refused) {
         (Verdict::Invalid(_), Some(Stage::SizeCheck | Stage::Parse | Stage::Validate)) | (Verdict::Valid, None) => {}
         (Verdict::BreaksAbi(rule, _), Some(stage)) if stage == abi.enforced_at.stage(*rule) => {}
-        (Verdict::BreaksAbi(rule, _), _) if ended_before_its_exports_were_checked(*rule, module, outcome, abi) => {}
+        (Verdict::BreaksAbi(..), _) if checked_late => {}
         (Verdict::Invalid(error), _) => {
             panic!("oracle: the embedder passed a module wasmparser rejects ({error}); it ended at {}: {}", outcome.stage, outcome.end)
         }
@@ -86,7 +87,6 @@ pub fn check_verdict(module: &[u8], defects: &[Defect], outcome: &Outcome, abi: 
             panic!("oracle: the embedder refused a valid, ABI-conformant module at {stage}: {}", outcome.end)
         }
     }
-    let checked_late = matches!(verdict, Verdict::BreaksAbi(rule, _) if ended_before_its_exports_were_checked(rule, module, outcome, abi));
     let Some(stage) = refused.filter(|_| verdict != Verdict::Valid && !checked_late) else { return verdict };
     if !defects.is_empty() && !defects.iter().any(|defect| defect.kind.stages_under(abi).contains(&stage)) {
         let names: Vec<&str> = defects.iter().map(|defect| defect.kind.name()).collect();
