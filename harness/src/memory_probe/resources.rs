@@ -347,12 +347,17 @@ impl fmt::Display for ResourceModule {
 /// (one time in [`ENGINE_MAXIMUM_ONE_IN`], never on an input used up), else
 /// a boundary value at most `limit`.
 pub fn count(u: &mut Unstructured<'_>, engine: u64, limit: u64) -> Result<u64> {
+    count_beside(u, engine, &[], limit)
+}
+
+/// [`count`], whose boundary values also go around each of `caps`.
+fn count_beside(u: &mut Unstructured<'_>, engine: u64, caps: &[u64], limit: u64) -> Result<u64> {
     // `ratio` answers yes on an input used up: every short input would get
     // the costliest module.
     if !u.is_empty() && u.ratio(1, ENGINE_MAXIMUM_ONE_IN)? {
         return Ok(*u.choose(&[engine - 1, engine, engine + 1])?);
     }
-    boundary(u, &[], limit)
+    boundary(u, caps, limit)
 }
 
 /// A boundary value at most `limit`: each of `caps` minus one, itself and
@@ -465,11 +470,7 @@ impl ResourceModule {
         } else if !u.ratio(LOAD_KIND_ONE_IN - 1, LOAD_KIND_ONE_IN)? {
             // Around the module size cap, where the ABI declares one.
             let module_cap = limits.max_module_bytes.map_or(0, |cap| cap as u64);
-            let bytes = if !u.is_empty() && u.ratio(1, ENGINE_MAXIMUM_ONE_IN)? {
-                *u.choose(&[engine::FUNCTION_SIZE - 1, engine::FUNCTION_SIZE, engine::FUNCTION_SIZE + 1])?
-            } else {
-                boundary(u, &[module_cap], module_cap.max(MAX_COUNT).saturating_add(1))?
-            };
+            let bytes = count_beside(u, engine::FUNCTION_SIZE, &[module_cap], module_cap.max(MAX_COUNT).saturating_add(1))?;
             // A body holds at least its locals' count and `end`.
             Resource::CodeSize { bytes: bytes.max(2) }
         } else {
