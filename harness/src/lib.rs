@@ -22,6 +22,7 @@ pub mod bare;
 pub mod between_calls;
 pub mod commands;
 pub mod embedder;
+pub mod exclusive;
 pub mod forms;
 pub mod history;
 pub mod host_calls;

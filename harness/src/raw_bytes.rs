@@ -16,12 +16,14 @@ pub const REQUEST: &[u8] = b"raw-bytes request";
 
 /// Loads `data` as a module, invokes it if accepted, and checks the verdict.
 pub fn run(embedder: &dyn Embedder, abi: &Abi, data: &[u8]) -> Report {
-    let (outcome, known) = crate::limits::run(embedder, abi, data, REQUEST, &Store::new());
-    crate::phase::timed("oracle:verdict", || check_verdict(data, &outcome, abi));
-    crate::messages::check(&outcome);
-    let mut report = Report::new(outcome);
-    report.labels.extend(known.map(crate::abi::known::label));
-    report
+    crate::exclusive::run(|| {
+        let (outcome, known) = crate::limits::run(embedder, abi, data, REQUEST, &Store::new());
+        crate::phase::timed("oracle:verdict", || check_verdict(data, &outcome, abi));
+        crate::messages::check(&outcome);
+        let mut report = Report::new(outcome);
+        report.labels.extend(known.map(crate::abi::known::label));
+        report
+    })
 }
 
 /// The oracle: panics with `oracle:` when the embedder's parse/validate

@@ -108,7 +108,8 @@ fn max_resident() -> Option<u64> {
 
 /// Runs `run`, and by how many bytes the process's resident set peaked
 /// above where it stood before (`None` where it cannot be measured).
-/// Measurements do not nest: one at a time per process.
+/// Measurements do not nest, and another thread's pages count: one input
+/// at a time per process ([`crate::exclusive`]).
 pub fn measure<T>(run: impl FnOnce() -> T) -> (T, Option<u64>) {
     let Some(procfs) = procfs() else { return (run(), None) };
     let baseline = procfs.lock().unwrap_or_else(PoisonError::into_inner).reset();
@@ -133,10 +134,6 @@ mod tests {
 
     const TOUCHED: usize = 64 << 20;
 
-    /// Held by each test that touches pages or measures, so that one test's
-    /// pages do not show in another's measurement.
-    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
     /// The rise while `touched` bytes are touched and freed, checked to be
     /// at least 90% of them, and then the rise of a quiet closure, checked
     /// to be under half of them.
@@ -150,8 +147,7 @@ mod tests {
 
     #[test]
     fn sees_pages_touched_and_freed_within_the_closure() {
-        let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
-        sees_then_forgets(TOUCHED);
+        crate::exclusive::run(|| sees_then_forgets(TOUCHED));
     }
 
     /// Set in the child [`a_mark_from_before_exec_does_not_count_as_a_rise`]
@@ -160,7 +156,10 @@ mod tests {
 
     #[test]
     fn a_mark_from_before_exec_does_not_count_as_a_rise() {
-        let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+        crate::exclusive::run(checks_a_mark_from_before_exec);
+    }
+
+    fn checks_a_mark_from_before_exec() {
         if std::env::var_os(CHILD).is_some() {
             // Quiet, below the parent's mark, and past it.
             let ((), quiet) = measure(|| drop(std::hint::black_box(vec![0u8; 4096])));

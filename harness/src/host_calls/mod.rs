@@ -128,6 +128,10 @@ fn defused(subject: &Subject, commands: &[Command]) -> Option<(Vec<Command>, &'s
 /// oracles; a list that triggers a known defect crashing the process runs
 /// defused (labelled `known:<id>`).
 fn run_commands(subject: &Subject, commands: &[Command]) -> Report {
+    crate::exclusive::run(|| check_commands(subject, commands))
+}
+
+fn check_commands(subject: &Subject, commands: &[Command]) -> Report {
     let api: &dyn HostApi = subject.host_api();
     let policy = subject.embedder.policy();
     let defused = defused(subject, commands);

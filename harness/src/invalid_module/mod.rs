@@ -90,7 +90,7 @@ pub fn apply(abi: &Abi, valid: &[u8], defects: Vec<Defect>) -> Built {
 
 /// Builds the module of `data`, loads it, and checks the embedder's verdict.
 pub fn run(subject: &Subject, data: &[u8]) -> Report {
-    run_built(subject, crate::phase::timed(crate::phase::GENERATE, || build(subject, data)))
+    crate::exclusive::run(|| run_built(subject, crate::phase::timed(crate::phase::GENERATE, || build(subject, data))))
 }
 
 /// The structured form of an input: the module it builds, defects applied.
@@ -101,7 +101,7 @@ pub fn module_of(subject: &Subject, data: &[u8]) -> Vec<u8> {
 /// Loads an explicit module and checks the embedder's verdict against the
 /// independent one; with no defects known, the stage check is skipped.
 pub fn run_module(subject: &Subject, module: &[u8]) -> Report {
-    run_built(subject, Built { module: module.to_vec(), defects: Vec::new(), not_applied: false })
+    crate::exclusive::run(|| run_built(subject, Built { module: module.to_vec(), defects: Vec::new(), not_applied: false }))
 }
 
 fn run_built(subject: &Subject, built: Built) -> Report {

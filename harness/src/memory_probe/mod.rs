@@ -78,16 +78,18 @@ pub const MAY_NOT_END_ONE_IN: u8 = 4;
 /// (wasm-smith inputs cost ten times more and would otherwise take over the
 /// corpus, since every new module covers new compiler paths).
 pub fn run(subject: &Subject, data: &[u8]) -> Report {
-    let mut u = Unstructured::new(data);
-    if let Some(may_not_end) = smith_choice(data) {
-        let module = phase::timed(phase::GENERATE, || smith_module(&subject.abi, &mut u, may_not_end));
-        let generator = if module.may_not_end { "generator:wasm-smith-may-not-end" } else { "generator:wasm-smith" };
-        run_module_as(subject, module.bytes, generator, module.may_not_end)
-    } else if uses_resources(data) {
-        run_resources(subject, &mut u)
-    } else {
-        run_probes(subject, &mut u)
-    }
+    crate::exclusive::run(|| {
+        let mut u = Unstructured::new(data);
+        if let Some(may_not_end) = smith_choice(data) {
+            let module = phase::timed(phase::GENERATE, || smith_module(&subject.abi, &mut u, may_not_end));
+            let generator = if module.may_not_end { "generator:wasm-smith-may-not-end" } else { "generator:wasm-smith" };
+            run_module_as(subject, module.bytes, generator, module.may_not_end)
+        } else if uses_resources(data) {
+            run_resources(subject, &mut u)
+        } else {
+            run_probes(subject, &mut u)
+        }
+    })
 }
 
 /// Whether `data` goes to the resource generator: one input in
@@ -136,7 +138,7 @@ pub fn module_of(subject: &Subject, data: &[u8]) -> Vec<u8> {
 /// checked against the memory cap and wasmi. The spec oracle needs probes and
 /// is skipped.
 pub fn run_module(subject: &Subject, module: &[u8]) -> Report {
-    run_module_as(subject, module.to_vec(), "generator:explicit-module", false)
+    crate::exclusive::run(|| run_module_as(subject, module.to_vec(), "generator:explicit-module", false))
 }
 
 /// The memory cap the generators aim at: the declared one, or 4 GiB.
@@ -228,6 +230,10 @@ fn run_resources(subject: &Subject, u: &mut Unstructured<'_>) -> Report {
 /// again; each call checked for the caps on what the guest saw, and the
 /// first against the third for the between-calls oracle.
 pub fn run_resource_module(subject: &Subject, module: &resources::ResourceModule) -> Report {
+    crate::exclusive::run(|| check_resource_module(subject, module))
+}
+
+fn check_resource_module(subject: &Subject, module: &resources::ResourceModule) -> Report {
     let abi = &subject.abi;
     let bytes = phase::timed(phase::GENERATE, || module.encode(abi));
     let mut labels = vec![
