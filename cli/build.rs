@@ -12,11 +12,8 @@ const DRIVER: &str = "driver";
 fn main() {
     let manifest_path = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default()).join("Cargo.toml");
     println!("cargo::rerun-if-changed={}", manifest_path.display());
-    let manifest_text = fs::read_to_string(&manifest_path)
-        .unwrap_or_else(|error| panic!("cannot read {}: {error}", manifest_path.display()));
-    let manifest: toml::Table = manifest_text
-        .parse()
-        .unwrap_or_else(|error| panic!("{} is not valid TOML: {error}", manifest_path.display()));
+    let manifest_text = fs::read_to_string(&manifest_path).unwrap_or_else(|error| panic!("cannot read {}: {error}", manifest_path.display()));
+    let manifest: toml::Table = manifest_text.parse().unwrap_or_else(|error| panic!("{} is not valid TOML: {error}", manifest_path.display()));
     let dependencies = manifest.get("dependencies").and_then(toml::Value::as_table).cloned().unwrap_or_default();
 
     let embedder_crates: Vec<String> = dependencies

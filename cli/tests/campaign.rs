@@ -170,7 +170,10 @@ fn a_crash_that_no_replay_reproduces_is_still_reported_and_fails_the_campaign() 
     assert_eq!(lost["signature"]["location"], "not reproduced", "{lost}");
     let inputs = lost["inputs"].as_array().unwrap();
     assert!(!inputs.is_empty() && inputs.iter().all(|input| Path::new(input.as_str().unwrap()).is_file()), "inputs kept: {lost}");
-    assert!(lost["reproduce"].as_str().unwrap().starts_with("SUITE_PROFILE=fuzzing cargo fuzz run -s none --fuzz-dir embedders/reference/fuzz selftest "), "{lost}");
+    assert!(
+        lost["reproduce"].as_str().unwrap().starts_with("SUITE_PROFILE=fuzzing cargo fuzz run -s none --fuzz-dir embedders/reference/fuzz selftest "),
+        "{lost}"
+    );
 
     let report = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
     assert!(report.contains("not reproduced") && !report.contains("No crash, hang or out-of-memory was found"), "{report}");
@@ -202,7 +205,8 @@ fn a_crash_that_needs_the_inputs_before_it_is_reported_with_them_and_replays_in_
     assert!(files.len() == 2 && files[0].ends_with("/preceding") && Path::new(files[1]).is_file(), "{reproduce}");
 
     // The recorded command replays them in order and the last one crashes.
-    let replay = Command::new(HARNESS).args(["repro", "--profile", "fuzzing", "selftest"]).args(&files).env("SELFTEST_CRASH_AFTER", "20").output().unwrap();
+    let replay =
+        Command::new(HARNESS).args(["repro", "--profile", "fuzzing", "selftest"]).args(&files).env("SELFTEST_CRASH_AFTER", "20").output().unwrap();
     let text = String::from_utf8_lossy(&replay.stdout);
     assert_eq!(replay.status.code(), Some(1), "{text}");
     let lines: Vec<&str> = text.lines().collect();
@@ -231,5 +235,8 @@ fn a_seed_that_is_itself_a_finding_is_set_aside_and_fuzzing_goes_on() {
     assert!(target["fuzzer_runs"].as_u64().unwrap() >= 2 && target["execs"].as_u64().unwrap() > 100, "fuzzing went on: {target}");
     assert!(!out.join("corpus/selftest/crashing-seed").exists(), "set aside");
     let findings = summary["findings"].as_array().unwrap();
-    assert!(findings.iter().any(|finding| finding["signature"]["location"].as_str().unwrap().starts_with("harness/src/selftest.rs:")), "{findings:?}");
+    assert!(
+        findings.iter().any(|finding| finding["signature"]["location"].as_str().unwrap().starts_with("harness/src/selftest.rs:")),
+        "{findings:?}"
+    );
 }

@@ -29,10 +29,7 @@ fn workflows() -> Vec<(String, Yaml)> {
 /// Every `run:` command of a workflow.
 fn run_commands(workflow: &Yaml) -> Vec<String> {
     let jobs = workflow["jobs"].as_hash().expect("jobs");
-    jobs.values()
-        .flat_map(|job| job["steps"].as_vec().expect("steps").iter())
-        .filter_map(|step| step["run"].as_str().map(str::to_owned))
-        .collect()
+    jobs.values().flat_map(|job| job["steps"].as_vec().expect("steps").iter()).filter_map(|step| step["run"].as_str().map(str::to_owned)).collect()
 }
 
 #[test]

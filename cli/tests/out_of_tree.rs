@@ -57,7 +57,10 @@ fn harness(repo: &Path, args: &[&str]) -> Output {
         .args(args)
         .current_dir(repo)
         .env("CARGO_TARGET_DIR", target_dir())
-        .env("SUITE_FUZZ_TARGET_DIR", std::env::var_os("SUITE_FUZZ_TARGET_DIR").map_or_else(|| target_dir().join("minimal-embedder-fuzz"), PathBuf::from))
+        .env(
+            "SUITE_FUZZ_TARGET_DIR",
+            std::env::var_os("SUITE_FUZZ_TARGET_DIR").map_or_else(|| target_dir().join("minimal-embedder-fuzz"), PathBuf::from),
+        )
         .output()
         .unwrap();
     let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
@@ -83,7 +86,10 @@ fn a_repository_with_its_own_embedder_repros_its_seeds_and_fuzzes_through_the_dr
     assert!(printed.contains("exports-main-and-memory.wasm") && printed.contains("execute"), "the seed did not run to the end:\n{printed}");
 
     let out = outside.path().join("campaign");
-    let campaign = harness(&repo, &["campaign", "--targets", "mini_raw_bytes", "--time", "30s", "--seed", "7", "--bench-time", "2s", "--out", out.to_str().unwrap()]);
+    let campaign = harness(
+        &repo,
+        &["campaign", "--targets", "mini_raw_bytes", "--time", "30s", "--seed", "7", "--bench-time", "2s", "--out", out.to_str().unwrap()],
+    );
     assert!(campaign.status.success(), "the campaign failed or found something:\n{}\n{}", text(&campaign.stdout), text(&campaign.stderr));
     let summary: Value = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     let fuzzed = &summary["targets"]["mini_raw_bytes"];

@@ -48,8 +48,7 @@ impl Profile {
     pub fn current() -> Result<Profile, String> {
         match std::env::var(PROFILE_VAR) {
             Err(std::env::VarError::NotPresent) => Ok(Profile::Fuzzing),
-            Ok(name) => Profile::from_name(&name)
-                .ok_or_else(|| format!("{PROFILE_VAR}={name} is not a profile (fuzzing or production)")),
+            Ok(name) => Profile::from_name(&name).ok_or_else(|| format!("{PROFILE_VAR}={name} is not a profile (fuzzing or production)")),
             Err(error) => Err(format!("{PROFILE_VAR}: {error}")),
         }
     }

@@ -27,16 +27,8 @@ pub enum Stage {
 
 impl Stage {
     /// Every stage, in order.
-    pub const ALL: [Stage; 8] = [
-        Stage::SizeCheck,
-        Stage::Parse,
-        Stage::Validate,
-        Stage::AbiCheck,
-        Stage::Compile,
-        Stage::Instantiate,
-        Stage::Execute,
-        Stage::HostCall,
-    ];
+    pub const ALL: [Stage; 8] =
+        [Stage::SizeCheck, Stage::Parse, Stage::Validate, Stage::AbiCheck, Stage::Compile, Stage::Instantiate, Stage::Execute, Stage::HostCall];
 
     /// A short lowercase name, as printed by the CLI.
     pub fn name(self) -> &'static str {

@@ -30,13 +30,10 @@ impl Record {
             Verdict::Ran(report) => {
                 ("ran", report.summary(), None, Some(report.outcome.stage.name().to_owned()), Some(report.outcome.end.to_string()))
             }
-            Verdict::Crashed { message, location } => {
-                ("crash", message.lines().next().unwrap_or_default().to_owned(), location.clone(), None, None)
-            }
+            Verdict::Crashed { message, location } => ("crash", message.lines().next().unwrap_or_default().to_owned(), location.clone(), None, None),
             Verdict::Hung(limit) => ("hang", format!("still running after {}s", limit.as_secs_f64()), None, None, None),
             Verdict::OutOfMemory(limit) => ("oom", format!("resident memory past {limit} MB"), None, None, None),
         };
         Record { file: file.display().to_string(), verdict: verdict.to_owned(), message, location, stage, end }
     }
 }
-

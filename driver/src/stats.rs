@@ -82,8 +82,8 @@ fn percent(count: usize, total: usize) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use harness::report::Report;
     use contract::{End, Outcome, Rejection};
+    use harness::report::Report;
 
     fn ran(stage: Stage, labels: &[&str]) -> Verdict {
         let mut outcome = Outcome::rejected(Rejection { stage, reason: String::new() });

@@ -20,11 +20,9 @@ pub fn check(first: &Outcome, again: &Outcome, between: &str) {
     };
     assert!(first.end == again.end, "{}", survived("ending", format!("{:?}", first.end), format!("{:?}", again.end)));
     let shown = |bytes: &[u8]| format!("{} bytes {:?}", bytes.len(), String::from_utf8_lossy(bytes.get(..64).unwrap_or(bytes)));
-    for (what, before, after) in [
-        ("response", &first.response, &again.response),
-        ("stdout", &first.stdout, &again.stdout),
-        ("stderr", &first.stderr, &again.stderr),
-    ] {
+    for (what, before, after) in
+        [("response", &first.response, &again.response), ("stdout", &first.stdout, &again.stdout), ("stderr", &first.stderr, &again.stderr)]
+    {
         assert!(before == after, "{}", survived(what, shown(before), shown(after)));
     }
     assert!(first.logs == again.logs, "{}", survived("log lines", format!("{:?}", first.logs), format!("{:?}", again.logs)));
@@ -47,7 +45,9 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "oracle: state survived between calls: response of the same request, first 6 bytes \"digest\", then after another request 12 bytes")]
+    #[should_panic(
+        expected = "oracle: state survived between calls: response of the same request, first 6 bytes \"digest\", then after another request 12 bytes"
+    )]
     fn fires_on_a_response_that_kept_an_earlier_one() {
         check(&answered(b"digest"), &answered(b"staledigest!"), "another request");
     }

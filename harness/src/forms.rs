@@ -38,11 +38,7 @@ impl InputKind {
 /// What follows may be malformed: a finding's module may be.
 pub fn check_module(file: &[u8]) -> Result<(), String> {
     const HEADER: &[u8] = b"\0asm\x01\0\0\0";
-    if file.starts_with(HEADER) {
-        Ok(())
-    } else {
-        Err("not a Wasm module: it does not start with the header `\\0asm` version 1".to_owned())
-    }
+    if file.starts_with(HEADER) { Ok(()) } else { Err("not a Wasm module: it does not start with the header `\\0asm` version 1".to_owned()) }
 }
 
 #[cfg(test)]

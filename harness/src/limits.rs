@@ -404,7 +404,9 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "oracle: the host-memory budget did not hold during an invocation: the resident set rose by 268435456 bytes, the budget is 86143232 bytes")]
+    #[should_panic(
+        expected = "oracle: the host-memory budget did not hold during an invocation: the resident set rose by 268435456 bytes, the budget is 86143232 bytes"
+    )]
     fn fires_on_a_resident_set_past_the_budget() {
         let (outcome, mut measured) = quiet();
         measured.resident = Some(256 << 20);

@@ -37,10 +37,7 @@ pub fn check_verdict(data: &[u8], outcome: &Outcome, abi: &Abi) {
     let embedder_valid = outcome.stage >= Stage::AbiCheck;
     let reference = crate::abi::validate(data, abi.features);
     match (embedder_valid, reference) {
-        (true, Err(error)) => panic!(
-            "oracle: the embedder accepted a module wasmparser rejects ({error}); it reached {}",
-            outcome.stage
-        ),
+        (true, Err(error)) => panic!("oracle: the embedder accepted a module wasmparser rejects ({error}); it reached {}", outcome.stage),
         (false, Ok(_)) => panic!("oracle: the embedder rejected a module wasmparser accepts: {}", outcome.end),
         _ => {}
     }

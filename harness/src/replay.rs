@@ -6,8 +6,8 @@ use std::cell::RefCell;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Once};
 use std::sync::mpsc;
+use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -15,7 +15,6 @@ use anyhow::{Context, Result};
 use crate::forms::InputKind;
 use crate::report::Report;
 use crate::targets::Target;
-
 
 /// How replaying one input ended.
 #[derive(Debug)]

@@ -161,12 +161,7 @@ impl Layer {
 
     /// Minimizes an input in the structured form while it `still_fails`: the
     /// smaller input, and command counts before and after for a command list.
-    pub fn minimize(
-        self,
-        subject: &Subject,
-        input: Vec<u8>,
-        still_fails: &mut dyn FnMut(&[u8]) -> bool,
-    ) -> (Vec<u8>, Option<(usize, usize)>) {
+    pub fn minimize(self, subject: &Subject, input: Vec<u8>, still_fails: &mut dyn FnMut(&[u8]) -> bool) -> (Vec<u8>, Option<(usize, usize)>) {
         match self {
             Layer::HostCalls => host_calls::minimize(subject, input, still_fails),
             _ => (shrink::module::minimize(input, still_fails), None),
@@ -370,8 +365,14 @@ impl Target {
 }
 
 /// The target that tests the suite itself, in no default campaign.
-pub const SELFTEST: Target =
-    Target { name: "selftest", embedder: "suite", fuzz_dir: "embedders/reference/fuzz", sources: &[], in_default_campaign: false, fuzzes: Fuzzes::SelfTest };
+pub const SELFTEST: Target = Target {
+    name: "selftest",
+    embedder: "suite",
+    fuzz_dir: "embedders/reference/fuzz",
+    sources: &[],
+    in_default_campaign: false,
+    fuzzes: Fuzzes::SelfTest,
+};
 
 /// The target called `name` among `targets`, or an error listing the names.
 pub fn find<'a>(targets: &[&'a Target], name: &str) -> Result<&'a Target, String> {

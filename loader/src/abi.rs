@@ -14,8 +14,7 @@ pub const HOST_MODULE: &str = "host";
 pub const WASI_MODULE: &str = "wasi_snapshot_preview1";
 
 /// The `host` imports and their signatures (all `i32`).
-pub const HOST_FUNCTIONS: [(&str, usize); 4] =
-    [("read_request", 2), ("write_response", 2), ("log", 2), ("storage_get", 4)];
+pub const HOST_FUNCTIONS: [(&str, usize); 4] = [("read_request", 2), ("write_response", 2), ("log", 2), ("storage_get", 4)];
 
 /// The imports a module may use, with their exact signatures.
 #[derive(Clone, Debug, Default)]
@@ -26,9 +25,7 @@ pub struct AllowedImports {
 impl AllowedImports {
     /// The `host` functions plus the given WASI functions.
     pub fn new(wasi: impl IntoIterator<Item = (String, Signature)>) -> AllowedImports {
-        let host = HOST_FUNCTIONS
-            .iter()
-            .map(|(name, params)| ((HOST_MODULE.to_owned(), (*name).to_owned()), Signature::i32s(*params, 1)));
+        let host = HOST_FUNCTIONS.iter().map(|(name, params)| ((HOST_MODULE.to_owned(), (*name).to_owned()), Signature::i32s(*params, 1)));
         let wasi = wasi.into_iter().map(|(name, signature)| ((WASI_MODULE.to_owned(), name), signature));
         AllowedImports { by_name: host.chain(wasi).collect() }
     }
@@ -40,12 +37,7 @@ impl AllowedImports {
 
     /// Names of the allowed WASI functions, sorted.
     pub fn wasi_functions(&self) -> Vec<&str> {
-        let mut names: Vec<&str> = self
-            .by_name
-            .keys()
-            .filter(|(module, _)| module == WASI_MODULE)
-            .map(|(_, name)| name.as_str())
-            .collect();
+        let mut names: Vec<&str> = self.by_name.keys().filter(|(module, _)| module == WASI_MODULE).map(|(_, name)| name.as_str()).collect();
         names.sort_unstable();
         names
     }

@@ -201,12 +201,7 @@ fn write_guest(caller: &mut Caller<'_, HostState>, address: usize, bytes: &[u8])
 
 /// The alloc protocol: asks the guest for a buffer, copies `bytes` there and
 /// writes its pointer and length to the two out-slots.
-fn place_in_guest(
-    caller: &mut Caller<'_, HostState>,
-    bytes: &[u8],
-    ptr_ptr: i32,
-    len_ptr: i32,
-) -> wasmtime::Result<Status> {
+fn place_in_guest(caller: &mut Caller<'_, HostState>, bytes: &[u8], ptr_ptr: i32, len_ptr: i32) -> wasmtime::Result<Status> {
     if !slots_in_bounds(caller, ptr_ptr, len_ptr)? {
         return Ok(Status::OutOfBounds);
     }
@@ -233,8 +228,7 @@ fn place_in_guest(
 /// (the guest is out of fuel or time, or a host cap was hit) rather than be
 /// reported to the guest as a status.
 fn ends_invocation(error: &wasmtime::Error) -> bool {
-    matches!(error.downcast_ref::<Trap>(), Some(Trap::OutOfFuel | Trap::Interrupt))
-        || error.downcast_ref::<HostAbort>().is_some()
+    matches!(error.downcast_ref::<Trap>(), Some(Trap::OutOfFuel | Trap::Interrupt)) || error.downcast_ref::<HostAbort>().is_some()
 }
 
 #[cfg(test)]

@@ -19,8 +19,8 @@ mod features;
 mod host;
 mod limiter;
 pub mod module_summary;
-mod status;
 mod sandbox_entries;
+mod status;
 mod ticker;
 mod wasi;
 
@@ -67,11 +67,11 @@ impl Loader {
         if policy.wasm_features == WasmFeatureSet::Documented {
             config.wasm_features(wasmparser::WasmFeatures::all(), false).wasm_features(wasm_features(), true);
         }
-        config
-            .consume_fuel(true)
-            .epoch_interruption(true)
-            .max_wasm_stack(policy.max_wasm_stack)
-            .cranelift_opt_level(if policy.optimize_code { OptLevel::Speed } else { OptLevel::None });
+        config.consume_fuel(true).epoch_interruption(true).max_wasm_stack(policy.max_wasm_stack).cranelift_opt_level(if policy.optimize_code {
+            OptLevel::Speed
+        } else {
+            OptLevel::None
+        });
         let engine = Engine::new(&config)?;
         let ticker = EpochTicker::start(engine.clone(), policy.epoch_tick)?;
         let mut linker = Linker::new(&engine);

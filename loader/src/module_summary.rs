@@ -95,10 +95,7 @@ fn decode(bytes: &[u8]) -> Result<Decoded, wasmparser::BinaryReaderError> {
                 for group in reader {
                     for sub_type in group?.into_types() {
                         let signature = match &sub_type.composite_type.inner {
-                            CompositeInnerType::Func(func) => Some(Signature {
-                                params: func.params().to_vec(),
-                                results: func.results().to_vec(),
-                            }),
+                            CompositeInnerType::Func(func) => Some(Signature { params: func.params().to_vec(), results: func.results().to_vec() }),
                             _ => None,
                         };
                         summary.types.push(signature);
@@ -109,18 +106,12 @@ fn decode(bytes: &[u8]) -> Result<Decoded, wasmparser::BinaryReaderError> {
                 for import in reader.into_imports() {
                     let import = import?;
                     match import.ty {
-                        TypeRef::Func(index) | TypeRef::FuncExact(index) => {
-                            summary.function_types.push(index)
-                        }
+                        TypeRef::Func(index) | TypeRef::FuncExact(index) => summary.function_types.push(index),
                         TypeRef::Memory(memory) => summary.memories.push(memory),
                         TypeRef::Table(table) => summary.tables.push(table),
                         TypeRef::Global(_) | TypeRef::Tag(_) => {}
                     }
-                    summary.imports.push(ImportEntry {
-                        module: import.module.to_owned(),
-                        name: import.name.to_owned(),
-                        ty: import.ty,
-                    });
+                    summary.imports.push(ImportEntry { module: import.module.to_owned(), name: import.name.to_owned(), ty: import.ty });
                 }
             }
             Payload::FunctionSection(reader) => {
@@ -167,9 +158,7 @@ fn decode(bytes: &[u8]) -> Result<Decoded, wasmparser::BinaryReaderError> {
     Ok(Ok(summary))
 }
 
-fn drain<'a, T: wasmparser::FromReader<'a>>(
-    reader: wasmparser::SectionLimited<'a, T>,
-) -> Result<(), wasmparser::BinaryReaderError> {
+fn drain<'a, T: wasmparser::FromReader<'a>>(reader: wasmparser::SectionLimited<'a, T>) -> Result<(), wasmparser::BinaryReaderError> {
     for item in reader {
         item?;
     }

@@ -22,14 +22,7 @@ pub enum Status {
 
 impl Status {
     /// Every status, in code order.
-    pub const ALL: [Status; 6] = [
-        Status::Ok,
-        Status::OutOfBounds,
-        Status::NotFound,
-        Status::TooLarge,
-        Status::BadUtf8,
-        Status::AllocFailed,
-    ];
+    pub const ALL: [Status; 6] = [Status::Ok, Status::OutOfBounds, Status::NotFound, Status::TooLarge, Status::BadUtf8, Status::AllocFailed];
 
     /// The code the guest sees.
     pub fn code(self) -> i32 {

@@ -11,8 +11,8 @@
 use std::path::Path;
 
 use wasmtime::{AsContextMut, Caller, Extern, Linker};
-use wasmtime_wasi::p1::wasi_snapshot_preview1::{self as preview1, WasiSnapshotPreview1};
 use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::p1::wasi_snapshot_preview1::{self as preview1, WasiSnapshotPreview1};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::runtime::in_tokio;
 use wasmtime_wasi::{FsPerms, ResourceTableError, WasiCtxBuilder, WasiView};
@@ -60,7 +60,16 @@ fn shadow(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     linker.func_wrap(
         WASI_MODULE,
         "path_open",
-        |mut caller: Caller<'_, HostState>, fd: i32, dirflags: i32, path: i32, len: i32, oflags: i32, base: i64, inheriting: i64, fdflags: i32, opened: i32| {
+        |mut caller: Caller<'_, HostState>,
+         fd: i32,
+         dirflags: i32,
+         path: i32,
+         len: i32,
+         oflags: i32,
+         base: i64,
+         inheriting: i64,
+         fdflags: i32,
+         opened: i32| {
             let open = |wasi: &mut WasiP1Ctx, memory: &mut GuestMemory<'_>| {
                 in_tokio(preview1::path_open(wasi, memory, fd, dirflags, path, len, oflags, base, inheriting, fdflags, opened))
             };
@@ -74,7 +83,9 @@ fn shadow(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         WASI_MODULE,
         "path_link",
         |mut caller: Caller<'_, HostState>, old_fd: i32, old_flags: i32, old: i32, old_len: i32, new_fd: i32, new: i32, new_len: i32| {
-            making_entry(&mut caller, |wasi, memory| in_tokio(preview1::path_link(wasi, memory, old_fd, old_flags, old, old_len, new_fd, new, new_len)))
+            making_entry(&mut caller, |wasi, memory| {
+                in_tokio(preview1::path_link(wasi, memory, old_fd, old_flags, old, old_len, new_fd, new, new_len))
+            })
         },
     )?;
     Ok(())

@@ -104,7 +104,8 @@ fn storage_get_places_a_hit_and_reports_a_miss() {
     assert_eq!(status(&outcome.host_calls[0]), Some(Status::Ok));
     assert_eq!(outcome.response, b"world!");
 
-    let outcome = run_with(Policy::default(), &guest(&call("(call $storage_get (i32.const 16) (i32.const 4) (i32.const 0) (i32.const 4))")), b"", storage());
+    let outcome =
+        run_with(Policy::default(), &guest(&call("(call $storage_get (i32.const 16) (i32.const 4) (i32.const 0) (i32.const 4))")), b"", storage());
     assert_eq!(only_status(&outcome), Status::NotFound);
 
     // A zero-length key is a key like any other.
@@ -118,10 +119,7 @@ fn storage_get_places_a_hit_and_reports_a_miss() {
 fn storage_get_refuses_out_of_bounds_keys_and_slots() {
     for args in ["65535 2 0 4", "-1 2 0 4", "16 -1 0 4", "16 5 65534 0", "16 5 0 -3"] {
         let args: Vec<&str> = args.split(' ').collect();
-        let body = format!(
-            "(call $storage_get (i32.const {}) (i32.const {}) (i32.const {}) (i32.const {}))",
-            args[0], args[1], args[2], args[3]
-        );
+        let body = format!("(call $storage_get (i32.const {}) (i32.const {}) (i32.const {}) (i32.const {}))", args[0], args[1], args[2], args[3]);
         let outcome = run_with(Policy::default(), &guest(&call(&body)), b"", storage());
         assert_eq!(only_status(&outcome), Status::OutOfBounds, "args {args:?}");
     }

@@ -154,7 +154,10 @@ fn missing_or_mistyped_exports_are_refused_at_the_abi_check() {
         (r#"(memory (export "memory") 1) (func (export "main"))"#, "missing export alloc"),
         (r#"(memory (export "memory") 1) (func (export "alloc") (param i32) (result i32) i32.const 0)"#, "missing export main"),
         (r#"(memory 1) (func (export "alloc") (param i32) (result i32) i32.const 0) (func (export "main"))"#, "missing export memory"),
-        (r#"(memory (export "memory") 1) (func (export "alloc") (param i32) (result i32) i32.const 0) (func (export "main") (param i32))"#, "export main has signature"),
+        (
+            r#"(memory (export "memory") 1) (func (export "alloc") (param i32) (result i32) i32.const 0) (func (export "main") (param i32))"#,
+            "export main has signature",
+        ),
         (r#"(memory (export "memory") 1) (global (export "alloc") i32 (i32.const 0)) (func (export "main"))"#, "must be a function"),
     ];
     for (fields, expected) in cases {
@@ -168,11 +171,12 @@ fn missing_or_mistyped_exports_are_refused_at_the_abi_check() {
 #[test]
 fn declared_limits_above_policy_are_refused_at_the_abi_check() {
     let policy = Policy { max_memory_bytes: 65536, max_table_elements: 10, ..Policy::default() };
-    for (fields, expected) in [("(memory (export \"memory\") 2)", "memory minimum 2 pages"), ("(memory (export \"memory\") 1) (table 11 funcref)", "table minimum 11")] {
-        let wasm = wat::parse_str(format!(
-            r#"(module {fields} (func (export "alloc") (param i32) (result i32) i32.const 0) (func (export "main")))"#
-        ))
-        .unwrap();
+    for (fields, expected) in
+        [("(memory (export \"memory\") 2)", "memory minimum 2 pages"), ("(memory (export \"memory\") 1) (table 11 funcref)", "table minimum 11")]
+    {
+        let wasm =
+            wat::parse_str(format!(r#"(module {fields} (func (export "alloc") (param i32) (result i32) i32.const 0) (func (export "main")))"#))
+                .unwrap();
         let (stage, reason) = rejection_stage(policy.clone(), &wasm);
         assert_eq!(stage, Stage::AbiCheck);
         assert!(reason.contains(expected), "{reason} should contain {expected}");

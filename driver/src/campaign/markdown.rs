@@ -26,13 +26,23 @@ pub fn report(summary: &Summary, previous: Option<(&str, &Summary)>) -> String {
         let _ = writeln!(
             text,
             "| `{name}` | {:.0}s | {} | {:.0} | {} | {} | {} → {} → {} | {} MB | {findings} |",
-            target.fuzz_secs, target.execs, target.exec_per_sec, target.cov, target.ft,
-            target.corpus_before, target.corpus_fuzzed, target.corpus_after, target.peak_rss_mb
+            target.fuzz_secs,
+            target.execs,
+            target.exec_per_sec,
+            target.cov,
+            target.ft,
+            target.corpus_before,
+            target.corpus_fuzzed,
+            target.corpus_after,
+            target.peak_rss_mb
         );
     }
     let benched: Vec<_> = summary.targets.iter().filter_map(|(name, target)| Some((name, target.bench.as_ref()?, target.exec_per_sec))).collect();
     if !benched.is_empty() {
-        let _ = writeln!(text, "\nThe same build benched in-process on each final corpus (`harness bench`: no libFuzzer; the bare work is what the layer cannot avoid):\n");
+        let _ = writeln!(
+            text,
+            "\nThe same build benched in-process on each final corpus (`harness bench`: no libFuzzer; the bare work is what the layer cannot avoid):\n"
+        );
         let _ = writeln!(text, "| target | campaign exec/s | bench exec/s | bare exec/s | costliest phase |");
         let _ = writeln!(text, "|---|---:|---:|---:|---|");
         for (name, bench, campaign) in benched {
@@ -44,7 +54,11 @@ pub fn report(summary: &Summary, previous: Option<(&str, &Summary)>) -> String {
         }
     }
     for (name, target) in summary.targets.iter().filter(|(_, target)| target.set_aside > 0) {
-        let _ = writeln!(text, "\n**{name}:** {} seed or corpus input(s) were findings themselves: set aside (triaged below), fuzzing went on.", target.set_aside);
+        let _ = writeln!(
+            text,
+            "\n**{name}:** {} seed or corpus input(s) were findings themselves: set aside (triaged below), fuzzing went on.",
+            target.set_aside
+        );
     }
     for (name, target) in summary.targets.iter().filter(|(_, target)| target.stopped_early.is_some()) {
         let _ = writeln!(text, "\n**{name} stopped early:** {}", target.stopped_early.as_deref().unwrap_or_default());
@@ -76,7 +90,8 @@ pub fn report(summary: &Summary, previous: Option<(&str, &Summary)>) -> String {
     let _ = writeln!(text, "\n## Where the corpus inputs end\n");
     for (name, target) in &summary.targets {
         let total: usize = target.stages.values().sum();
-        let _ = writeln!(text, "**{name}** ({total} inputs): stages {}; outcomes {}\n", shares(&target.stages, total), shares(&target.outcomes, total));
+        let _ =
+            writeln!(text, "**{name}** ({total} inputs): stages {}; outcomes {}\n", shares(&target.stages, total), shares(&target.outcomes, total));
     }
     if let Some(coverage) = &summary.coverage {
         coverage_table(&mut text, coverage);
@@ -92,7 +107,8 @@ pub fn report(summary: &Summary, previous: Option<(&str, &Summary)>) -> String {
 }
 
 fn coverage_table(text: &mut String, coverage: &crate::coverage::summary::CampaignCoverage) {
-    let _ = writeln!(text, "## Coverage of the fuzzed embedder\n\nIts own sources, from this campaign's corpora ([HTML report]({})).\n", coverage.html);
+    let _ =
+        writeln!(text, "## Coverage of the fuzzed embedder\n\nIts own sources, from this campaign's corpora ([HTML report]({})).\n", coverage.html);
     let _ = writeln!(text, "| corpus | lines | regions | functions |\n|---|---:|---:|---:|");
     let cell = |counts: crate::coverage::summary::Counts| format!("{:.1}% ({}/{})", counts.percent(), counts.covered, counts.count);
     for (name, figures) in &coverage.embedder {
@@ -102,10 +118,8 @@ fn coverage_table(text: &mut String, coverage: &crate::coverage::summary::Campai
 }
 
 fn shares(counts: &std::collections::BTreeMap<String, usize>, total: usize) -> String {
-    let parts: Vec<String> = counts
-        .iter()
-        .map(|(key, count)| format!("{key} {:.1}%", if total == 0 { 0.0 } else { *count as f64 * 100.0 / total as f64 }))
-        .collect();
+    let parts: Vec<String> =
+        counts.iter().map(|(key, count)| format!("{key} {:.1}%", if total == 0 { 0.0 } else { *count as f64 * 100.0 / total as f64 })).collect();
     if parts.is_empty() { "none".to_owned() } else { parts.join(", ") }
 }
 
@@ -133,15 +147,17 @@ fn changes(text: &mut String, name: &str, before: &Summary, now: &Summary) {
     let (old_ids, new_ids) = (ids(before), ids(now));
     let appeared: Vec<&String> = new_ids.difference(&old_ids).collect();
     let gone: Vec<&String> = old_ids.difference(&new_ids).collect();
-    let list = |items: &[&String]| if items.is_empty() { "none".to_owned() } else { items.iter().map(|item| format!("`{item}`")).collect::<Vec<_>>().join(", ") };
+    let list = |items: &[&String]| {
+        if items.is_empty() { "none".to_owned() } else { items.iter().map(|item| format!("`{item}`")).collect::<Vec<_>>().join(", ") }
+    };
     let _ = writeln!(text, "\nNew findings: {}. No longer found: {}.", list(&appeared), list(&gone));
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::coverage::summary::{CampaignCoverage, Counts, Figures};
     use crate::campaign::summary::{BenchFigures, TargetSummary};
+    use crate::coverage::summary::{CampaignCoverage, Counts, Figures};
 
     #[test]
     fn a_campaign_with_coverage_reports_the_loader_per_target_and_combined() {

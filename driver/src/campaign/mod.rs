@@ -13,8 +13,8 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::{Context, Result};
 
 use crate::fuzzer::{Build, FuzzJob, Limits, Status, libfuzzer};
-use harness::replay;
 use crate::stats::CorpusStats;
+use harness::replay;
 use harness::targets::Target;
 
 use summary::{BenchFigures, Summary, TargetSummary};
@@ -171,7 +171,12 @@ fn fuzz_target(settings: &Settings, layout: &Layout, target: &'static Target, ti
     }
     eprintln!(
         "   {}: {} execs at {:.0} exec/s, cov {}, ft {}, corpus {corpus_before} -> {corpus_fuzzed} -> {corpus_after}, {} finding(s)",
-        target.name, result.execs, result.exec_per_sec(), status.cov, status.ft, result.findings.len()
+        target.name,
+        result.execs,
+        result.exec_per_sec(),
+        status.cov,
+        status.ft,
+        result.findings.len()
     );
     Ok(TargetSummary {
         fuzz_secs: result.elapsed.as_secs_f64(),
@@ -251,13 +256,7 @@ pub fn triage_into(summary: &mut Summary, settings: &Settings, layout: &Layout) 
         eprintln!("== {}: triaging findings", target.name);
         let triaged = triage::triage(target, &artifacts, &layout.findings(), &settings.triage)?;
         for finding in &triaged.findings {
-            eprintln!(
-                "   {} {}: {}, {}",
-                finding.signature.text(),
-                finding.message,
-                finding.sizes(),
-                finding.reproducibility()
-            );
+            eprintln!("   {} {}: {}, {}", finding.signature.text(), finding.message, finding.sizes(), finding.reproducibility());
         }
         summary.slow_units.insert(target.name.to_owned(), triaged.slow.len());
         summary.findings.extend(triaged.findings);

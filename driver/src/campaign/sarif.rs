@@ -3,8 +3,8 @@
 
 use serde_json::{Value, json};
 
-use crate::fuzzer::FindingKind;
 use super::triage::Finding;
+use crate::fuzzer::FindingKind;
 
 /// The SARIF log of a campaign's findings.
 pub fn sarif(findings: &[Finding]) -> Value {

@@ -63,9 +63,7 @@ impl Signature {
 
     /// A short stable id (FNV-1a of the text), for folder names and fingerprints.
     pub fn id(&self) -> String {
-        let hash = self.text().bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-            (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
-        });
+        let hash = self.text().bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3));
         format!("{}-{:08x}", self.kind.name(), hash >> 32)
     }
 }
@@ -736,4 +734,3 @@ mod tests {
         assert!(a.id().starts_with("crash-"));
     }
 }
-

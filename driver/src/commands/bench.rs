@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use crate::bench::{self, TargetBench};
 use anyhow::{Context, Result, bail};
 use harness::Target;
-use crate::bench::{self, TargetBench};
 use harness::replay;
 use serde_json::{Value, json};
 
@@ -65,8 +65,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             "machine": machine,
             "targets": rows,
         });
-        std::fs::write(&args.json, serde_json::to_string_pretty(&table)? + "\n")
-            .with_context(|| format!("cannot write {}", args.json.display()))?;
+        std::fs::write(&args.json, serde_json::to_string_pretty(&table)? + "\n").with_context(|| format!("cannot write {}", args.json.display()))?;
     }
     eprintln!("bench: table written to {}", args.json.display());
     Ok(ExitCode::SUCCESS)
@@ -81,7 +80,10 @@ fn commit() -> Option<String> {
 /// The processor's model and the number of cores this process may use.
 fn machine() -> String {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo.lines().find_map(|line| line.strip_prefix("model name")).map_or("unknown processor", |rest| rest.trim_start_matches([' ', '\t', ':']));
+    let model = cpuinfo
+        .lines()
+        .find_map(|line| line.strip_prefix("model name"))
+        .map_or("unknown processor", |rest| rest.trim_start_matches([' ', '\t', ':']));
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
     format!("{model}, {cores} cores")
 }

@@ -3,10 +3,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Result;
 use crate::campaign::{self, summary::Summary};
 use crate::coverage::summary::CampaignCoverage;
 use crate::coverage::{self, COMBINED, LlvmTools};
+use anyhow::Result;
 
 use super::fuzzing::{FuzzOptions, parse_time};
 use super::say;
@@ -39,10 +39,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     let time = parse_time(&args.time)?;
     let targets = super::targets_named(&args.targets)?;
     let llvm = if args.coverage { Some(LlvmTools::find(args.llvm_path.as_deref())?) } else { None };
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| super::repo_root().join("campaigns").join(campaign::folder_name(&campaign::utc_now())));
+    let out = args.out.clone().unwrap_or_else(|| super::repo_root().join("campaigns").join(campaign::folder_name(&campaign::utc_now())));
     let settings = args.options.settings(targets, time, out.clone())?;
     eprintln!("campaign folder: {}", out.display());
     let mut summary = campaign::run(&settings)?;

@@ -3,10 +3,10 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Result, anyhow, bail};
 use crate::coverage::floor::{self, Floor, Verdict};
 use crate::coverage::{self, COMBINED, LlvmTools, ReportCoverage};
 use crate::fuzzer::Sanitizer;
+use anyhow::{Result, anyhow, bail};
 
 use super::say;
 
@@ -85,7 +85,10 @@ fn check_floor(path: &Path, reports: &[ReportCoverage], update: bool) -> Result<
         .ok_or_else(|| anyhow!("no combined report"))?;
     let command = format!("cargo harness coverage --floor {} --update-floor", path.display());
     if update {
-        let floor = Floor { loader_lines_percent: floor::rounded(measured), measured_on: "the seed corpora of the four layers (embedders/reference/corpus/)".to_owned() };
+        let floor = Floor {
+            loader_lines_percent: floor::rounded(measured),
+            measured_on: "the seed corpora of the four layers (embedders/reference/corpus/)".to_owned(),
+        };
         floor.write(path)?;
         say(format!("coverage floor {} set to {:.1}% of the loader's lines", path.display(), floor.loader_lines_percent))?;
         return Ok(ExitCode::SUCCESS);
@@ -98,9 +101,7 @@ fn check_floor(path: &Path, reports: &[ReportCoverage], update: bool) -> Result<
             Ok(ExitCode::SUCCESS)
         }
         Verdict::Rose => {
-            say(format!(
-                "coverage rose: the loader's lines {measured:.1}%, floor {expected:.1}%; raise the floor so the gain is kept: {command}"
-            ))?;
+            say(format!("coverage rose: the loader's lines {measured:.1}%, floor {expected:.1}%; raise the floor so the gain is kept: {command}"))?;
             Ok(ExitCode::SUCCESS)
         }
         Verdict::Dropped => {

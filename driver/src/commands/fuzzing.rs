@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
 use crate::campaign::{self, triage};
 use crate::fuzzer::{Build, Limits, Sanitizer};
+use anyhow::{Context, Result};
 use harness::Target;
 
 /// libFuzzer options with campaign defaults.

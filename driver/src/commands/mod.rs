@@ -66,9 +66,7 @@ pub fn say(line: impl std::fmt::Display) -> Result<()> {
 
 /// Whether `error` is a write into a closed pipe.
 pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    error
-        .chain()
-        .any(|cause| cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+    error.chain().any(|cause| cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
 }
 
 /// The repository whose seeds, fuzz targets and regressions the commands use:

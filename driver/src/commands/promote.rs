@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
 use crate::campaign::triage::Finding;
+use anyhow::{Context, Result};
 use harness::forms::InputKind;
 
 use super::say;

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Result;
 use crate::campaign::{self, Layout, summary::Summary};
+use anyhow::Result;
 
 use super::say;
 

@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::stats::CorpusStats;
 use anyhow::{Result, bail};
 use harness::replay::{self, Limits};
-use crate::stats::CorpusStats;
 
 use super::say;
 

@@ -4,9 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
 use crate::campaign::{self, Layout, summary::Summary, triage};
 use crate::fuzzer::Limits;
+use anyhow::{Context, Result, bail};
 
 use super::say;
 

@@ -80,11 +80,7 @@ fn version_in(text: &str) -> Option<&str> {
 }
 
 fn major_of(version: &str) -> Result<u32> {
-    version
-        .split('.')
-        .next()
-        .and_then(|major| major.trim().parse().ok())
-        .ok_or_else(|| anyhow!("cannot read an LLVM major version from `{version}`"))
+    version.split('.').next().and_then(|major| major.trim().parse().ok()).ok_or_else(|| anyhow!("cannot read an LLVM major version from `{version}`"))
 }
 
 fn on_path(program: &str) -> Option<PathBuf> {

@@ -142,7 +142,15 @@ pub fn parse_export(name: &str, inputs: usize, json: &str, repo: &Path, sources:
             Some(FileCoverage { file: relative, figures })
         })
         .collect();
-    let group = |file: &str| if own(file) { 0 } else if file.starts_with("harness/") { 1 } else { 2 };
+    let group = |file: &str| {
+        if own(file) {
+            0
+        } else if file.starts_with("harness/") {
+            1
+        } else {
+            2
+        }
+    };
     files.sort_by(|a, b| (group(&a.file), &a.file).cmp(&(group(&b.file), &b.file)));
     let mut embedder = Figures::default();
     let mut all = Figures::default();

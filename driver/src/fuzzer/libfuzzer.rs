@@ -269,11 +269,8 @@ pub fn fuzz(build: &Build, job: &FuzzJob, mut progress: impl FnMut(&Status, usiz
     for dir in [&job.corpus, &job.artifacts] {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    let mut log_file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&job.log)
-        .with_context(|| format!("cannot open {}", job.log.display()))?;
+    let mut log_file =
+        std::fs::OpenOptions::new().create(true).append(true).open(&job.log).with_context(|| format!("cannot open {}", job.log.display()))?;
     let started = Instant::now();
     let mut result = FuzzResult::default();
     let mut seeds = job.seeds.clone();
@@ -312,7 +309,10 @@ pub fn fuzz(build: &Build, job: &FuzzJob, mut progress: impl FnMut(&Status, usiz
                 None => 0,
             };
             if set_aside == 0 {
-                result.stopped_early = Some("a seed input is itself a finding and could not be set aside; fuzzing this target cannot go on until it is fixed or removed".to_owned());
+                result.stopped_early = Some(
+                    "a seed input is itself a finding and could not be set aside; fuzzing this target cannot go on until it is fixed or removed"
+                        .to_owned(),
+                );
                 break;
             }
             result.set_aside += set_aside;
@@ -351,12 +351,7 @@ fn libfuzzer_flags(job: &FuzzJob, remaining: Duration, run: u32) -> Vec<String> 
         flags.push(format!("-seed={}", seed.wrapping_add(run)));
     }
     if job.jobs > 1 {
-        flags.extend([
-            format!("-fork={}", job.jobs),
-            "-ignore_crashes=1".to_owned(),
-            "-ignore_timeouts=1".to_owned(),
-            "-ignore_ooms=1".to_owned(),
-        ]);
+        flags.extend([format!("-fork={}", job.jobs), "-ignore_crashes=1".to_owned(), "-ignore_timeouts=1".to_owned(), "-ignore_ooms=1".to_owned()]);
     }
     flags.extend(job.extra.iter().cloned());
     flags
@@ -372,11 +367,8 @@ pub fn merge_corpus(build: &Build, job: &FuzzJob) -> Result<(usize, usize)> {
     let merged = corpus.with_extension("merging");
     let _ = std::fs::remove_dir_all(&merged);
     std::fs::create_dir_all(&merged).with_context(|| format!("cannot create {}", merged.display()))?;
-    let log_file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&job.log)
-        .with_context(|| format!("cannot open {}", job.log.display()))?;
+    let log_file =
+        std::fs::OpenOptions::new().create(true).append(true).open(&job.log).with_context(|| format!("cannot open {}", job.log.display()))?;
     let status = build
         .cargo_fuzz("run", &job.fuzz_dir)
         .arg(&job.target)

@@ -106,8 +106,10 @@ impl FuzzerLog {
         if let Some(at) = line.find("panicked at ") {
             let location = line[at + "panicked at ".len()..].trim_end_matches(':').to_owned();
             self.pending_panic = Some(location);
-        } else if line.contains("ERROR: libFuzzer: deadly signal") || line.contains("ERROR: libFuzzer: fuzz target exited")
-            || line.contains("ERROR: AddressSanitizer") || line.contains("ERROR: libFuzzer: detected memory leaks")
+        } else if line.contains("ERROR: libFuzzer: deadly signal")
+            || line.contains("ERROR: libFuzzer: fuzz target exited")
+            || line.contains("ERROR: AddressSanitizer")
+            || line.contains("ERROR: libFuzzer: detected memory leaks")
         {
             self.findings.push(FindingKind::Crash);
         } else if line.contains("ERROR: libFuzzer: timeout after") {
@@ -138,10 +140,7 @@ impl FuzzerLog {
             words.get(at + 1).copied()
         };
         let number = |key: &str| -> u64 {
-            value(key)
-                .map(|text| text.split('/').next().unwrap_or(text).trim_end_matches("Mb"))
-                .and_then(|text| text.parse().ok())
-                .unwrap_or(0)
+            value(key).map(|text| text.split('/').next().unwrap_or(text).trim_end_matches("Mb")).and_then(|text| text.parse().ok()).unwrap_or(0)
         };
         if let Some(counts) = value("oom/timeout/crash:") {
             let parts: Vec<u64> = counts.split('/').filter_map(|part| part.parse().ok()).collect();

@@ -85,13 +85,9 @@ impl Extism {
         // A fuzz target keeps its Extism until libFuzzer ends the process,
         // so the folder outlives it: the next process removes it.
         harness::scratch::remove_stale(&std::env::temp_dir(), LINKS_PREFIX);
-        let links = tempfile::Builder::new()
-            .prefix(&harness::scratch::name_prefix(LINKS_PREFIX))
-            .tempdir()
-            .map_err(|error| error.to_string())?;
+        let links = tempfile::Builder::new().prefix(&harness::scratch::name_prefix(LINKS_PREFIX)).tempdir().map_err(|error| error.to_string())?;
         std::fs::create_dir(links.path().join("empty")).map_err(|error| error.to_string())?;
-        std::fs::write(links.path().join(CACHE_CONFIG), cache_config(&links.path().join("wasmtime-cache")))
-            .map_err(|error| error.to_string())?;
+        std::fs::write(links.path().join(CACHE_CONFIG), cache_config(&links.path().join("wasmtime-cache"))).map_err(|error| error.to_string())?;
         Ok(Extism { policy, links, next_link: AtomicU64::new(0) })
     }
 
@@ -104,10 +100,8 @@ impl Extism {
         let mut manifest = Manifest::new([Wasm::data(module.to_vec())]).disallow_all_hosts().with_timeout(self.policy.deadline);
         manifest.memory.max_pages = Some(Extism::max_pages(&self.policy));
         manifest.memory.max_var_bytes = Some(MAX_VAR_BYTES);
-        manifest.config = store
-            .iter()
-            .filter_map(|(key, value)| Some((String::from_utf8(key.clone()).ok()?, String::from_utf8(value.clone()).ok()?)))
-            .collect();
+        manifest.config =
+            store.iter().filter_map(|(key, value)| Some((String::from_utf8(key.clone()).ok()?, String::from_utf8(value.clone()).ok()?))).collect();
         manifest.allowed_paths = Some([(link.display().to_string(), PathBuf::from("/"))].into_iter().collect());
         let (namespace, name) = REPORT;
         PluginBuilder::new(manifest)
@@ -284,17 +278,28 @@ fn chain(error: &extism::Error) -> String {
 /// Whether creating a plugin failed to link it (rather than trapping in its start function).
 fn is_link_error(error: &extism::Error) -> bool {
     let text = chain(error);
-    ["unknown import", "incompatible import type", "Invalid function import", "Invalid global import", "Invalid table import",
-        "Invalid memory import", "Invalid tag import", "linked modules cannot access non-function exports", "must be a function",
-        "cannot be both a Command and a Reactor", "command export"]
-        .iter()
-        .any(|marker| text.contains(marker))
+    [
+        "unknown import",
+        "incompatible import type",
+        "Invalid function import",
+        "Invalid global import",
+        "Invalid table import",
+        "Invalid memory import",
+        "Invalid tag import",
+        "linked modules cannot access non-function exports",
+        "must be a function",
+        "cannot be both a Command and a Reactor",
+        "command export",
+    ]
+    .iter()
+    .any(|marker| text.contains(marker))
 }
 
 /// Extism's refusal to call the entry point at all, if that is what `error` is.
 fn refusal(error: &extism::Error) -> Option<String> {
     let text = chain(error);
-    let refused = text.contains("Function not found") || (text.contains("has ") && text.contains("results, expected 0 or 1"))
+    let refused = text.contains("Function not found")
+        || (text.contains("has ") && text.contains("results, expected 0 or 1"))
         || text.contains("expected 0 arguments");
     refused.then_some(text)
 }

@@ -65,7 +65,10 @@ fn generated_reproducer(id: &str, module: &ResourceModule) -> Vec<u8> {
         std::fs::write(findings().join(format!("{id}.wat")), wasmprinter::print_bytes(&generated).unwrap()).unwrap();
     }
     let stored = reproducer(id);
-    assert!(stored == generated, "the reproducer is no longer the generator's module: run UPDATE_SEEDS=1 cargo test --workspace --test known_findings");
+    assert!(
+        stored == generated,
+        "the reproducer is no longer the generator's module: run UPDATE_SEEDS=1 cargo test --workspace --test known_findings"
+    );
     stored
 }
 
@@ -118,7 +121,8 @@ fn table_growth_uncapped_still_reproduces() {
     let message = panic_of(|| {
         check_sizes(&reporting.abi, &growing_table(), &outcome, 0);
     });
-    let expected = "oracle: table 0 holds 2000001 elements after the table-grow probe ran at the entry, past the suite's ceiling (no cap promised) of 1048576";
+    let expected =
+        "oracle: table 0 holds 2000001 elements after the table-grow probe ran at the entry, past the suite's ceiling (no cap promised) of 1048576";
     assert_eq!(message.as_deref(), Some(expected));
     assert_eq!(check_sizes(&subject().abi, &growing_table(), &outcome, 0), Some("table-growth-uncapped"));
 }

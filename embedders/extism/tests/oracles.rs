@@ -263,7 +263,8 @@ fn a_64_bit_memory_grows_within_the_cap_and_no_further() {
     let abi = &subject.abi;
     let reached = (0..4000u32).any(|seed| {
         let data: Vec<u8> = (0..64u32).map(|index| (seed.wrapping_mul(2_654_435_761).rotate_left(index) >> 7) as u8).collect();
-        ResourceModule::generate(&mut arbitrary::Unstructured::new(&data), abi).is_ok_and(|module| matches!(module.resource, Probed::Memory64Grow { .. }))
+        ResourceModule::generate(&mut arbitrary::Unstructured::new(&data), abi)
+            .is_ok_and(|module| matches!(module.resource, Probed::Memory64Grow { .. }))
     });
     assert!(reached, "the generator never aims at a 64-bit memory");
     let cap_pages = abi.limits.memory_bytes_or_ceiling() / 65_536;
@@ -280,7 +281,8 @@ fn a_64_bit_memory_grows_within_the_cap_and_no_further() {
         let answered = module.answer(&report.outcome.response);
         if delta > cap_pages {
             // Refused: Extism's limiter ends the call rather than have `memory.grow` return -1.
-            let refused = report.outcome.end == End::LimitExceeded(Resource::Memory) || answered.is_some_and(|answer| answer.memories.get(1) == Some(&1));
+            let refused =
+                report.outcome.end == End::LimitExceeded(Resource::Memory) || answered.is_some_and(|answer| answer.memories.get(1) == Some(&1));
             assert!(refused, "{module}: {:?}", report.outcome);
             continue;
         }
@@ -299,7 +301,13 @@ fn a_64_bit_memory_grows_within_the_cap_and_no_further() {
 fn runs_without_a_sandbox_see_no_folder_a_load_or_a_run_before_made() {
     use harness::memory_probe::resources::{Declared, Place, REQUEST, Resource as Probed, ResourceModule};
     let unbounded = Declared { minimum: 1, maximum: None };
-    let making = |place| ResourceModule { resource: Probed::Directories { count: 10, nested: false }, place, table: unbounded, memory: unbounded, table_ops: true };
+    let making = |place| ResourceModule {
+        resource: Probed::Directories { count: 10, nested: false },
+        place,
+        table: unbounded,
+        memory: unbounded,
+        table_ops: true,
+    };
     let subject = subject();
     let _at_load = subject.embedder.load(&making(Place::Start).encode(&subject.abi), &Store::new()).unwrap();
     let module = making(Place::Entry);

@@ -88,7 +88,6 @@ fn random_inputs_keep_both_oracles_quiet_and_always_reach_a_host_call() {
     assert!(ended.contains("ok"), "{ended:?}");
 }
 
-
 /// Runs `commands` through the interpreter in a fresh sandbox, and what the model predicts.
 fn run_commands(commands: &[Command]) -> (model::Prediction, Outcome) {
     let request = codec::encode(commands);

@@ -55,7 +55,11 @@ fn random_inputs_reach_execution_and_wasm_smith_modules_are_rarely_rejected() {
         }
     }
     let elapsed = start.elapsed();
-    eprintln!("{stages:#?}\nreached {reached}/{}; wasm-smith rejected {smith_rejected}/{smith}; {:?} per input", all.len(), elapsed / all.len() as u32);
+    eprintln!(
+        "{stages:#?}\nreached {reached}/{}; wasm-smith rejected {smith_rejected}/{smith}; {:?} per input",
+        all.len(),
+        elapsed / all.len() as u32
+    );
     assert!(reached * 100 >= all.len() * 80, "only {reached} of {} reached execution", all.len());
     assert!(smith_rejected * 100 <= smith * 2, "{smith_rejected} of {smith} wasm-smith modules rejected");
 }
@@ -160,9 +164,24 @@ fn resource_modules_validate_reach_every_resource_at_every_place_and_answer_thei
             }
         }
     }
-    let mut expected: BTreeSet<&str> =
-        ["memory-grow", "globals", "functions", "locals", "data-segments", "exports", "imports", "types", "code-size", "recursion", "indirect-recursion", "operand-stack", "open-files", "directories", "directory-depth"]
-            .into();
+    let mut expected: BTreeSet<&str> = [
+        "memory-grow",
+        "globals",
+        "functions",
+        "locals",
+        "data-segments",
+        "exports",
+        "imports",
+        "types",
+        "code-size",
+        "recursion",
+        "indirect-recursion",
+        "operand-stack",
+        "open-files",
+        "directories",
+        "directory-depth",
+    ]
+    .into();
     if abi.features.contains(wasmparser::WasmFeatures::REFERENCE_TYPES) {
         expected.extend(["table-grow", "tables", "element-segments"]);
     }
@@ -179,7 +198,8 @@ fn the_import_and_code_size_probes_load_within_the_module_cap_and_are_refused_pa
     use harness::memory_probe::resources::{Declared, MANY_IMPORTS, Place, Resource as Probed, ResourceModule};
     let subject = subject();
     let cap = subject.abi.limits.max_module_bytes.unwrap() as u64;
-    let probes = [(Probed::Imports { count: MANY_IMPORTS }, true), (Probed::CodeSize { bytes: 4096 }, true), (Probed::CodeSize { bytes: cap + 1 }, false)];
+    let probes =
+        [(Probed::Imports { count: MANY_IMPORTS }, true), (Probed::CodeSize { bytes: 4096 }, true), (Probed::CodeSize { bytes: cap + 1 }, false)];
     for (resource, fits) in probes {
         let module = ResourceModule {
             resource,

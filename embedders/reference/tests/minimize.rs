@@ -3,9 +3,9 @@
 //! to the fuzz bytes when the form loses the signature.
 
 use contract::Stage;
-use harness::minimize::minimize;
 use harness::commands::{codec, generator};
 use harness::forms::InputKind;
+use harness::minimize::minimize;
 use harness::{Layer, Target};
 use reference::subject;
 
@@ -95,9 +95,7 @@ fn an_invalid_module_shrinks_before_its_defects_and_keeps_its_validation_error()
         .unwrap();
     // Stands in for a finding: the loader still rejects at validation with the same error.
     let mut still_fails = |kind: InputKind, candidate: &[u8]| {
-        kind == InputKind::Module
-            && verdict(candidate).as_ref() == Some(&error)
-            && run_module(subject(), candidate).outcome.stage == Stage::Validate
+        kind == InputKind::Module && verdict(candidate).as_ref() == Some(&error) && run_module(subject(), candidate).outcome.stage == Stage::Validate
     };
     let minimized = minimize(target(Layer::InvalidModule), &data, &mut still_fails);
     assert_eq!(minimized.kind, InputKind::Module);

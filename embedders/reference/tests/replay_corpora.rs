@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use contract::Stage;
+use harness::Target;
 use harness::forms::InputKind;
 use harness::replay::{self, Verdict};
-use harness::Target;
 
 /// A seed folder of the reference embedder.
 fn corpus(folder: &str) -> PathBuf {

@@ -357,7 +357,10 @@ fn layer_3_catches_an_embedder_that_lets_memory_grow_a_page_past_its_cap() {
     let actual = Policy { max_memory_bytes: declared.max_memory_bytes + 65_536, ..declared.clone() };
     let wrong = subject(Flaw::None, actual, declared);
     let message = first_oracle(Layer::MemoryProbe, &wrong, 3000).expect("layer 3 catches it");
-    assert!(message.contains("the memory limit did not hold") || message.contains("past the declared cap") || message.contains("pages of memory"), "{message}");
+    assert!(
+        message.contains("the memory limit did not hold") || message.contains("past the declared cap") || message.contains("pages of memory"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -387,7 +390,10 @@ fn layer_4_catches_an_embedder_that_ignores_the_stdio_cap() {
     let actual = Policy { max_stdio_bytes: 1 << 30, ..declared.clone() };
     let wrong = subject(Flaw::None, actual, declared.clone());
     let message = first_oracle(Layer::HostCalls, &wrong, 2000).expect("layer 4 catches it");
-    assert!(message.starts_with("oracle: the stdout limit did not hold") || message.starts_with("oracle: the stderr limit did not hold"), "{message}");
+    assert!(
+        message.starts_with("oracle: the stdout limit did not hold") || message.starts_with("oracle: the stderr limit did not hold"),
+        "{message}"
+    );
     let keeping_the_cap = subject(Flaw::None, declared.clone(), declared);
     assert_eq!(first_oracle(Layer::HostCalls, &keeping_the_cap, 2000), None);
 }
@@ -474,7 +480,8 @@ fn layer_3_catches_an_embedder_that_lets_a_guest_make_folders_past_its_cap() {
     let message = first_oracle_of(Layer::MemoryProbe, &wrong, resource_inputs(300)).expect("layer 3 catches it");
     // The guest's count of the folders it made, or the host's of what the
     // sandbox holds, the five entries it was made with among them.
-    let guest_saw = message.starts_with("oracle: the guest held") && message.contains("folders in the sandbox") && message.ends_with("past the cap of 1024");
+    let guest_saw =
+        message.starts_with("oracle: the guest held") && message.contains("folders in the sandbox") && message.ends_with("past the cap of 1024");
     let host_saw = message.starts_with("oracle: the sandbox holds") && message.ends_with("past 1024 (the declared cap)");
     assert!(guest_saw || host_saw, "{message}");
     quiet_on_the_loader(Layer::MemoryProbe, resource_inputs(300));

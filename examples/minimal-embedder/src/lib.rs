@@ -102,11 +102,8 @@ struct Ready {
 
 impl Loaded for Ready {
     fn invoke(&self, _request: &[u8], _sandbox: Option<&std::path::Path>) -> Outcome {
-        let limits = StoreLimitsBuilder::new()
-            .memory_size(self.policy.max_memory_bytes)
-            .table_elements(self.policy.max_table_elements)
-            .instances(1)
-            .build();
+        let limits =
+            StoreLimitsBuilder::new().memory_size(self.policy.max_memory_bytes).table_elements(self.policy.max_table_elements).instances(1).build();
         let mut store = wasmtime::Store::new(self.instance_pre.module().engine(), limits);
         store.limiter(|limits| limits);
         let mut stage = Stage::Instantiate;

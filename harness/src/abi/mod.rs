@@ -334,7 +334,11 @@ pub fn smith_config(features: WasmFeatures) -> wasm_smith::Config {
 /// wasm-smith cannot leave `externref` out once reference types are on, and
 /// an engine built without GC refuses it (no `GC_TYPES`); a module that
 /// uses it is made again, from the rest of `u`, without reference types.
-pub fn smith_module(config: &wasm_smith::Config, features: WasmFeatures, u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<wasm_smith::Module> {
+pub fn smith_module(
+    config: &wasm_smith::Config,
+    features: WasmFeatures,
+    u: &mut arbitrary::Unstructured<'_>,
+) -> arbitrary::Result<wasm_smith::Module> {
     let module = wasm_smith::Module::new(config.clone(), u)?;
     if features.contains(WasmFeatures::GC_TYPES) || wasmparser::Validator::new_with_features(features).validate_all(&module.to_bytes()).is_ok() {
         return Ok(module);
@@ -376,8 +380,11 @@ mod tests {
 
     #[test]
     fn smith_needs_no_feature_beyond_the_ones_it_is_given() {
-        let wasm2 = WasmFeatures::WASM1 | WasmFeatures::BULK_MEMORY | WasmFeatures::SIGN_EXTENSION
-            | WasmFeatures::SATURATING_FLOAT_TO_INT | WasmFeatures::MULTI_VALUE;
+        let wasm2 = WasmFeatures::WASM1
+            | WasmFeatures::BULK_MEMORY
+            | WasmFeatures::SIGN_EXTENSION
+            | WasmFeatures::SATURATING_FLOAT_TO_INT
+            | WasmFeatures::MULTI_VALUE;
         for features in [wasm2, WasmFeatures::WASM2, WasmFeatures::WASM2 | WasmFeatures::TAIL_CALL | WasmFeatures::MEMORY64] {
             // wasm-smith always claims GC_TYPES (part of its Wasm 1.0 set): with
             // reference types off it emits only `funcref` tables.

@@ -103,7 +103,7 @@ pub fn violation(module: &[u8], abi: &Abi) -> Option<(Rule, String)> {
 /// Whether `module.name` with `signature` is one of the ABI's imports.
 fn allowed(abi: &Abi, module: &str, name: &str, signature: Option<&FuncType>) -> bool {
     let Some((params, results)) = signature else { return false };
-    abi.imports.iter().any(|import| {
-        import.module == module && import.name == name && import.signature.params == *params && import.signature.results == *results
-    })
+    abi.imports
+        .iter()
+        .any(|import| import.module == module && import.name == name && import.signature.params == *params && import.signature.results == *results)
 }

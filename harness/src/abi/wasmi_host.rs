@@ -65,12 +65,7 @@ impl WatchedLimits {
 }
 
 impl wasmi::ResourceLimiter for WatchedLimits {
-    fn memory_growing(
-        &mut self,
-        current: usize,
-        desired: usize,
-        maximum: Option<usize>,
-    ) -> Result<bool, wasmi_core::LimiterError> {
+    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> Result<bool, wasmi_core::LimiterError> {
         let total = self.total_bytes.saturating_add(desired.saturating_sub(current) as u64);
         let granted = self.limits.memory_growing(current, desired, maximum)?;
         if granted && self.cap_bytes.is_none_or(|cap| total <= cap) {
@@ -81,12 +76,7 @@ impl wasmi::ResourceLimiter for WatchedLimits {
         Ok(granted)
     }
 
-    fn table_growing(
-        &mut self,
-        current: usize,
-        desired: usize,
-        maximum: Option<usize>,
-    ) -> Result<bool, wasmi_core::LimiterError> {
+    fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> Result<bool, wasmi_core::LimiterError> {
         self.limits.table_growing(current, desired, maximum)
     }
 

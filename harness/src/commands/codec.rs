@@ -26,8 +26,7 @@ pub fn decode(request: &[u8], api: &dyn HostApi) -> Result<Vec<Command>, String>
     let mut commands = Vec::new();
     let mut at = 0;
     while let Some(rest) = request.get(at..).filter(|rest| !rest.is_empty()) {
-        let (command, used) =
-            decode_one(rest, api).map_err(|error| format!("command #{} at byte {at}: {error}", commands.len()))?;
+        let (command, used) = decode_one(rest, api).map_err(|error| format!("command #{} at byte {at}: {error}", commands.len()))?;
         commands.push(command);
         at += used;
     }
@@ -36,9 +35,7 @@ pub fn decode(request: &[u8], api: &dyn HostApi) -> Result<Vec<Command>, String>
 
 /// Decodes the command at the start of `bytes`: the command and the bytes it takes.
 fn decode_one(bytes: &[u8], api: &dyn HostApi) -> Result<(Command, usize), String> {
-    let header = bytes
-        .get(..RECORD_BYTES)
-        .ok_or_else(|| format!("{} bytes left, but a record takes {RECORD_BYTES}", bytes.len()))?;
+    let header = bytes.get(..RECORD_BYTES).ok_or_else(|| format!("{} bytes left, but a record takes {RECORD_BYTES}", bytes.len()))?;
     let (op, rest) = header.split_at(4);
     let op = u32::from_le_bytes(op.try_into().map_err(|_| "short op")?);
     let mut args = [0u64; ARGS];

@@ -29,11 +29,7 @@ fn wasi_imports() -> String {
     FUNCTIONS
         .iter()
         .map(|function| {
-            format!(
-                "  (import \"wasi_snapshot_preview1\" \"{0}\" (func ${0} (param{1}) (result i32)))\n",
-                function.name,
-                function.wat_params()
-            )
+            format!("  (import \"wasi_snapshot_preview1\" \"{0}\" (func ${0} (param{1}) (result i32)))\n", function.name, function.wat_params())
         })
         .collect()
 }
@@ -41,10 +37,7 @@ fn wasi_imports() -> String {
 /// One `if` per WASI function, behind a range check so that the ABI's own
 /// ops skip them all.
 fn wasi_arms() -> String {
-    let mut arms = format!(
-        "    (if (i32.lt_u (i32.sub (local.get $op) (i32.const {WASI_OP})) (i32.const {})) (then\n",
-        FUNCTIONS.len()
-    );
+    let mut arms = format!("    (if (i32.lt_u (i32.sub (local.get $op) (i32.const {WASI_OP})) (i32.const {})) (then\n", FUNCTIONS.len());
     for (index, function) in FUNCTIONS.iter().enumerate() {
         let args: String = function
             .params
@@ -56,10 +49,7 @@ fn wasi_arms() -> String {
             })
             .collect();
         let op = WASI_OP as usize + index;
-        arms += &format!(
-            "      (if (i32.eq (local.get $op) (i32.const {op})) (then (drop (call ${}{args})) (return)))\n",
-            function.name
-        );
+        arms += &format!("      (if (i32.eq (local.get $op) (i32.const {op})) (then (drop (call ${}{args})) (return)))\n", function.name);
     }
     arms += "      (return)))\n";
     arms

@@ -49,7 +49,7 @@ pub struct WasiFunction {
     pub params: &'static [Param],
 }
 
-use Param::{Buf, Ciovs, Clock, Events, Fd, Flags, Iovs, Len, Lookup, Out, Path, Rights, Subscriptions, Wide, Whence};
+use Param::{Buf, Ciovs, Clock, Events, Fd, Flags, Iovs, Len, Lookup, Out, Path, Rights, Subscriptions, Whence, Wide};
 
 /// The WASI functions an interpreter calls, in op order.
 pub const FUNCTIONS: &[WasiFunction] = &[

@@ -24,11 +24,11 @@
 //! and change times) with a snapshot taken at creation, so reading, changing,
 //! replacing or removing one is seen without the oracle reading it.
 
+use std::cell::OnceCell;
 use std::fs::{self, File, FileTimes};
 use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::cell::OnceCell;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};

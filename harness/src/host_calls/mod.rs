@@ -147,7 +147,8 @@ fn check_commands(subject: &Subject, commands: &[Command]) -> Report {
     let outcome = crate::limits::invoke_checked(&**loaded, &request, Some(sandbox.path()), &subject.abi.limits);
     phase::timed("oracle:host-data", || subject.kept::<host_data::HostData>().check(&outcome, &request, sandbox.path()));
     // A sandbox left as made holds what it was made with.
-    let passed_over = if sandbox.is_untouched() { None } else { phase::timed(sandbox_use::PHASE, || sandbox_use::check(sandbox.path(), &subject.abi)) };
+    let passed_over =
+        if sandbox.is_untouched() { None } else { phase::timed(sandbox_use::PHASE, || sandbox_use::check(sandbox.path(), &subject.abi)) };
     phase::timed(phase::SANDBOX, || drop(sandbox));
     phase::timed("oracle:isolation", || canaries.check(&outcome, &request));
     phase::timed("oracle:model", || api.check(commands, &request, &outcome, policy));

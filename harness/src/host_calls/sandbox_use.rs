@@ -61,7 +61,12 @@ pub fn check(dir: &Path, abi: &Abi) -> Option<&'static str> {
         return None;
     }
     let known = abi.sandbox_entries_uncapped().filter(|_| limits.max_sandbox_entries.is_none());
-    assert!(known.is_some(), "oracle: the sandbox holds {} entries after the call, past {max_entries} ({})", used.entries, whose(limits.max_sandbox_entries));
+    assert!(
+        known.is_some(),
+        "oracle: the sandbox holds {} entries after the call, past {max_entries} ({})",
+        used.entries,
+        whose(limits.max_sandbox_entries)
+    );
     known
 }
 

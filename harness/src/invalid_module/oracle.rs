@@ -95,4 +95,3 @@ pub fn check_verdict(module: &[u8], defects: &[Defect], outcome: &Outcome, abi: 
     }
     verdict
 }
-

@@ -6,8 +6,7 @@ use std::convert::Infallible;
 
 use wasm_encoder::reencode::{Error, Reencode, utils};
 use wasm_encoder::{
-    BlockType, ConstExpr, Encode, EntityType, ExportKind, GlobalType, HeapType, ImportSection, Instruction, MemArg,
-    MemoryType, SectionId, ValType,
+    BlockType, ConstExpr, Encode, EntityType, ExportKind, GlobalType, HeapType, ImportSection, Instruction, MemArg, MemoryType, SectionId, ValType,
 };
 use wasmparser::{ExternalKind, Parser, Payload, TypeRef, WasmFeatures};
 
@@ -182,8 +181,7 @@ impl<'a> Rewriter<'a> {
 
     fn add_forbidden_imports(&mut self, imports: &mut ImportSection) {
         let entry_type = self.info.type_of(self.info.entry);
-        const NAMES: [(&str, &str); 4] =
-            [("env", "abort"), ("host", "exec"), ("host", "log"), ("wasi_snapshot_preview1", "fd_write")];
+        const NAMES: [(&str, &str); 4] = [("env", "abort"), ("host", "exec"), ("host", "log"), ("wasi_snapshot_preview1", "fd_write")];
         // The entry's type (`[] -> []` or `[] -> [i32]`) is the signature of
         // none of these names where an ABI allows the name at all.
         if let Some(defect) = self.each(DefectKind::ForbiddenImport).next() {
@@ -384,11 +382,7 @@ impl Reencode for Rewriter<'_> {
         Ok(())
     }
 
-    fn parse_import_section(
-        &mut self,
-        imports: &mut ImportSection,
-        section: wasmparser::ImportSectionReader<'_>,
-    ) -> Result<(), Error<Infallible>> {
+    fn parse_import_section(&mut self, imports: &mut ImportSection, section: wasmparser::ImportSectionReader<'_>) -> Result<(), Error<Infallible>> {
         utils::parse_import_section(self, imports, section)?;
         if self.import_pending {
             self.add_forbidden_imports(imports);
@@ -531,11 +525,7 @@ impl Reencode for Rewriter<'_> {
         Ok(())
     }
 
-    fn parse_function_body(
-        &mut self,
-        code: &mut wasm_encoder::CodeSection,
-        func: wasmparser::FunctionBody<'_>,
-    ) -> Result<(), Error<Infallible>> {
+    fn parse_function_body(&mut self, code: &mut wasm_encoder::CodeSection, func: wasmparser::FunctionBody<'_>) -> Result<(), Error<Infallible>> {
         let defined = self.info.funcs().saturating_sub(self.info.imported_funcs);
         let body = self.body;
         self.body += 1;

@@ -51,8 +51,7 @@ impl Cache {
     /// so every input of that shape sees the rejection.
     pub fn interpreter(&self, subject: &Subject, shape: ProbeShape) -> (Arc<[u8]>, Lookup) {
         let mut interpreters = self.interpreters.lock().unwrap_or_else(PoisonError::into_inner);
-        let (bytes, compiled) =
-            interpreters.entry(shape).or_insert_with(|| (shape.encode(&*subject.abi.io, subject.abi.entry).into(), None));
+        let (bytes, compiled) = interpreters.entry(shape).or_insert_with(|| (shape.encode(&*subject.abi.io, subject.abi.entry).into(), None));
         if let Some(compiled) = compiled {
             return (Arc::clone(bytes), Ok((Arc::clone(compiled), true)));
         }

@@ -236,11 +236,7 @@ pub fn run_resource_module(subject: &Subject, module: &resources::ResourceModule
 fn check_resource_module(subject: &Subject, module: &resources::ResourceModule) -> Report {
     let abi = &subject.abi;
     let bytes = phase::timed(phase::GENERATE, || module.encode(abi));
-    let mut labels = vec![
-        "generator:resources".to_owned(),
-        format!("resource:{}", module.resource.name()),
-        format!("place:{}", module.place.name()),
-    ];
+    let mut labels = vec!["generator:resources".to_owned(), format!("resource:{}", module.resource.name()), format!("place:{}", module.place.name())];
     let accepted = match crate::limits::load_checked(&*subject.embedder, abi, &bytes, &Store::new()) {
         Ok(accepted) => accepted,
         Err(rejection) => return report(Outcome::rejected(rejection), labels, bytes),
@@ -306,10 +302,8 @@ fn probe_module(abi: &Abi, u: &mut Unstructured<'_>) -> ProbeModule {
 /// A wasm-smith module from the input; an input wasm-smith cannot use gets
 /// the probe interpreter of a bare memory.
 fn smith_module(abi: &Abi, u: &mut Unstructured<'_>, may_not_end: bool) -> SmithModule {
-    smith::generate(u, abi, may_not_end).unwrap_or_else(|_| SmithModule {
-        bytes: ProbeShape { minimum: 1, maximum: None }.encode(&*abi.io, abi.entry),
-        may_not_end: false,
-    })
+    smith::generate(u, abi, may_not_end)
+        .unwrap_or_else(|_| SmithModule { bytes: ProbeShape { minimum: 1, maximum: None }.encode(&*abi.io, abi.entry), may_not_end: false })
 }
 
 /// One invocation with the empty request, checked for the cap and against

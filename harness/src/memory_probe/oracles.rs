@@ -10,10 +10,7 @@ use super::wasmi_diff::{WasmiEnd, WasmiRun};
 /// Whether the embedder's run ended on fuel, time or a resource cap: such
 /// runs are counted, never compared.
 pub fn embedder_was_limited(outcome: &Outcome) -> bool {
-    matches!(
-        outcome.end,
-        End::OutOfFuel | End::DeadlineExceeded | End::LimitExceeded(_) | End::Trap(TrapCode::StackOverflow)
-    )
+    matches!(outcome.end, End::OutOfFuel | End::DeadlineExceeded | End::LimitExceeded(_) | End::Trap(TrapCode::StackOverflow))
 }
 
 /// Oracle 1: probe `probe` traps out of bounds exactly when the specification
@@ -24,11 +21,7 @@ pub fn embedder_was_limited(outcome: &Outcome) -> bool {
 /// maximum must return -1.
 pub fn check_spec(probe: usize, expected: Expected, refusal_allowed: bool, outcome: &Outcome) {
     if outcome.end == End::LimitExceeded(Resource::Memory) {
-        assert!(
-            refusal_allowed,
-            "oracle: probe {probe} asks for no memory past the cap, but the embedder refused it: {}",
-            outcome.end
-        );
+        assert!(refusal_allowed, "oracle: probe {probe} asks for no memory past the cap, but the embedder refused it: {}", outcome.end);
         return;
     }
     if embedder_was_limited(outcome) {
@@ -41,16 +34,9 @@ pub fn check_spec(probe: usize, expected: Expected, refusal_allowed: bool, outco
             outcome.end
         ),
         Expected::Completes { pages } => {
-            assert!(
-                outcome.end == End::Ok,
-                "oracle: probe {probe} must complete, but the embedder ended with {}",
-                outcome.end
-            );
+            assert!(outcome.end == End::Ok, "oracle: probe {probe} must complete, but the embedder ended with {}", outcome.end);
             let reported = response_pages(&outcome.response);
-            assert!(
-                reported == Some(pages),
-                "oracle: probe {probe} must end with {pages} pages of memory, but the guest reported {reported:?}"
-            );
+            assert!(reported == Some(pages), "oracle: probe {probe} must end with {pages} pages of memory, but the guest reported {reported:?}");
         }
     }
 }
@@ -91,12 +77,7 @@ pub fn check_differential(call: usize, outcome: &Outcome, wasmi: &WasmiRun) -> b
     }
     let embedder_trapped = !matches!(outcome.end, End::Ok);
     let wasmi_trapped = matches!(wasmi.end, WasmiEnd::Trap(_));
-    assert!(
-        embedder_trapped == wasmi_trapped,
-        "oracle: call {call}: the embedder ended with {} but wasmi with {:?}",
-        outcome.end,
-        wasmi.end
-    );
+    assert!(embedder_trapped == wasmi_trapped, "oracle: call {call}: the embedder ended with {} but wasmi with {:?}", outcome.end, wasmi.end);
     if !embedder_trapped {
         assert!(
             outcome.response == wasmi.response,

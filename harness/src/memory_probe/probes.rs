@@ -20,14 +20,13 @@
 
 use arbitrary::{Result, Unstructured};
 use wasm_encoder::{
-    BlockType, CodeSection, CustomSection, DataCountSection, DataSection, EntityType, ExportKind, ExportSection,
-    Function, FunctionSection, ImportSection, InstructionSink, MemArg, MemorySection, MemoryType, Module, Section,
-    TypeSection, ValType,
+    BlockType, CodeSection, CustomSection, DataCountSection, DataSection, EntityType, ExportKind, ExportSection, Function, FunctionSection,
+    ImportSection, InstructionSink, MemArg, MemorySection, MemoryType, Module, Section, TypeSection, ValType,
 };
 
 use super::spec::{Access, LOADS, MAX_PAGES_32, MemoryModel, PAGE, STORES, Step};
-use crate::abi::io::{encoder_types, Scratch};
 use crate::abi::GuestIo;
+use crate::abi::io::{Scratch, encoder_types};
 
 /// Where the glue puts the request.
 pub const REQUEST_AT: u32 = 64;
@@ -45,25 +44,8 @@ pub const WINDOW: i32 = 64;
 /// The memarg offsets the interpreter has a load and a store for: small ones,
 /// page and policy-cap sized ones, and ones that carry `base + offset` past
 /// 2^31 and 2^32.
-pub const OFFSETS: [u32; 17] = [
-    0,
-    1,
-    2,
-    3,
-    4,
-    7,
-    8,
-    0xff,
-    0xffff,
-    0x1_0000,
-    0x100_0000,
-    0x7fff_ffff,
-    0x8000_0000,
-    0xffff_fff8,
-    0xffff_fffc,
-    0xffff_fffe,
-    0xffff_ffff,
-];
+pub const OFFSETS: [u32; 17] =
+    [0, 1, 2, 3, 4, 7, 8, 0xff, 0xffff, 0x1_0000, 0x100_0000, 0x7fff_ffff, 0x8000_0000, 0xffff_fff8, 0xffff_fffc, 0xffff_fffe, 0xffff_ffff];
 /// The passive data segment `memory.init` reads (the same in every interpreter).
 pub const SEGMENT: [u8; 32] = *b"memory.init segment, 32 bytes.\n\0";
 /// Bytes of one step record: `op`, three `u32` operands, a `u64` value.
@@ -90,12 +72,7 @@ pub struct ProbeModule {
 impl ProbeModule {
     /// The memory as instantiated, under a host cap of `cap_bytes`.
     pub fn model(&self, cap_bytes: u64) -> MemoryModel {
-        MemoryModel {
-            pages: self.shape.minimum,
-            maximum: self.shape.maximum,
-            cap_bytes,
-            segment_len: SEGMENT.len() as u64,
-        }
+        MemoryModel { pages: self.shape.minimum, maximum: self.shape.maximum, cap_bytes, segment_len: SEGMENT.len() as u64 }
     }
 
     /// Derives probes from the input; the model's cap guides grow sizes.
@@ -226,13 +203,7 @@ impl ProbeShape {
             exports.export(helper.export, ExportKind::Func, offset);
         }
         let mut memories = MemorySection::new();
-        memories.memory(MemoryType {
-            minimum: self.minimum,
-            maximum: self.maximum,
-            memory64: false,
-            shared: false,
-            page_size_log2: None,
-        });
+        memories.memory(MemoryType { minimum: self.minimum, maximum: self.maximum, memory64: false, shared: false, page_size_log2: None });
         exports.export("memory", ExportKind::Memory, 0);
         let mut data = DataSection::new();
         data.passive(SEGMENT.iter().copied());

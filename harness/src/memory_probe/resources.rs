@@ -25,9 +25,9 @@ use std::fmt;
 
 use arbitrary::{Result, Unstructured};
 use wasm_encoder::{
-    BlockType, CodeSection, ConstExpr, DataSection, ElementSection, Elements, EntityType, ExportKind, ExportSection, Function,
-    FunctionSection, GlobalSection, GlobalType, HeapType, ImportSection, InstructionSink, MemArg, MemorySection, MemoryType,
-    Module, RefType, StartSection, TableSection, TableType, TypeSection, ValType,
+    BlockType, CodeSection, ConstExpr, DataSection, ElementSection, Elements, EntityType, ExportKind, ExportSection, Function, FunctionSection,
+    GlobalSection, GlobalType, HeapType, ImportSection, InstructionSink, MemArg, MemorySection, MemoryType, Module, RefType, StartSection,
+    TableSection, TableType, TypeSection, ValType,
 };
 use wasmparser::WasmFeatures;
 
@@ -517,7 +517,8 @@ impl ResourceModule {
     /// (with reference types), memory sizes, then the files it opened or
     /// the folders it made (the WASI probes); `None` if the response is not that.
     pub fn answer(&self, response: &[u8]) -> Option<Answer> {
-        let words: Vec<u64> = response.chunks_exact(4).map(|chunk| chunk.iter().rev().fold(0u64, |size, byte| (size << 8) | u64::from(*byte))).collect();
+        let words: Vec<u64> =
+            response.chunks_exact(4).map(|chunk| chunk.iter().rev().fold(0u64, |size, byte| (size << 8) | u64::from(*byte))).collect();
         let tables = usize::try_from(self.answered_tables()).ok()?;
         let memories = tables.checked_add(usize::try_from(self.memories()).ok()?)?;
         let expected = memories.checked_add(usize::from(self.uses_sandbox()))?.checked_mul(4)?;

@@ -17,8 +17,8 @@
 use arbitrary::{Result, Unstructured};
 use wasm_encoder::reencode::{self, Reencode};
 use wasm_encoder::{
-    CodeSection, EntityType, ExportKind, ExportSection, Function, FunctionSection, ImportSection, MemorySection,
-    MemoryType, Module, SectionId, TypeSection, ValType,
+    CodeSection, EntityType, ExportKind, ExportSection, Function, FunctionSection, ImportSection, MemorySection, MemoryType, Module, SectionId,
+    TypeSection, ValType,
 };
 use wasm_smith::{Config, MemoryOffsetChoices};
 
@@ -185,11 +185,7 @@ impl Reencode for EntryWrapper<'_> {
         }
     }
 
-    fn parse_type_section(
-        &mut self,
-        types: &mut TypeSection,
-        section: wasmparser::TypeSectionReader<'_>,
-    ) -> Result<(), reencode::Error<String>> {
+    fn parse_type_section(&mut self, types: &mut TypeSection, section: wasmparser::TypeSectionReader<'_>) -> Result<(), reencode::Error<String>> {
         self.types = section.count();
         reencode::utils::parse_type_section(self, types, section)?;
         for import in &self.glue {
@@ -248,11 +244,7 @@ impl Reencode for EntryWrapper<'_> {
         reencode::utils::parse_export(self, exports, export)
     }
 
-    fn parse_code_section(
-        &mut self,
-        code: &mut CodeSection,
-        section: wasmparser::CodeSectionReader<'_>,
-    ) -> Result<(), reencode::Error<String>> {
+    fn parse_code_section(&mut self, code: &mut CodeSection, section: wasmparser::CodeSectionReader<'_>) -> Result<(), reencode::Error<String>> {
         reencode::utils::parse_code_section(self, code, section)?;
         let Some(old_entry) = self.old_entry else {
             return Err(reencode::Error::UserError(format!("no {} export", self.abi.entry)));
@@ -286,9 +278,7 @@ mod tests {
         for seed in 0..200u32 {
             let data: Vec<u8> = (0..600u32).map(|i| (i.wrapping_mul(seed + 3) ^ (i >> 2)) as u8).collect();
             let module = generate(&mut Unstructured::new(&data), &abi, seed % 2 == 0).unwrap();
-            wasmparser::Validator::new_with_features(abi.features)
-                .validate_all(&module.bytes)
-                .unwrap_or_else(|error| panic!("seed {seed}: {error}"));
+            wasmparser::Validator::new_with_features(abi.features).validate_all(&module.bytes).unwrap_or_else(|error| panic!("seed {seed}: {error}"));
             let printed = wasmprinter::print_bytes(&module.bytes).unwrap();
             assert!(printed.contains(&format!("(export \"{}\"", abi.entry)), "{printed}");
             let starts = printed.contains("(start ");

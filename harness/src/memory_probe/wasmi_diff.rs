@@ -115,9 +115,7 @@ impl WasmiModule {
         let end = match result {
             Ok(()) => WasmiEnd::Ok,
             Err(error) => match error.as_trap_code() {
-                Some(TrapCode::OutOfFuel | TrapCode::StackOverflow | TrapCode::GrowthOperationLimited) => {
-                    WasmiEnd::Limited(error.to_string())
-                }
+                Some(TrapCode::OutOfFuel | TrapCode::StackOverflow | TrapCode::GrowthOperationLimited) => WasmiEnd::Limited(error.to_string()),
                 _ => WasmiEnd::Trap(error.to_string()),
             },
         };

@@ -123,7 +123,12 @@ pub fn abi(policy: &Policy) -> Abi {
         imports: env.chain([report]).chain(wasi::imports()).collect(),
         exports: vec![Export::Func { name: ENTRY, signature: Signature::new(&[], &[ValType::I32]) }],
         entry: ENTRY,
-        enforced_at: Enforcement { imports: Stage::AbiCheck, exports: Stage::AbiCheck, limits: Stage::Instantiate, exports_after_instantiation: true },
+        enforced_at: Enforcement {
+            imports: Stage::AbiCheck,
+            exports: Stage::AbiCheck,
+            limits: Stage::Instantiate,
+            exports_after_instantiation: true,
+        },
         limits: Limits {
             max_module_bytes: None,
             max_memory_bytes: Some(u64::from(Extism::max_pages(policy)) * 65_536),

@@ -94,8 +94,7 @@ const OFFSETS: [u64; 18] = [
 
 /// Lengths: none, small, a page, past the kernel's memory, past 2^32, and
 /// ones that wrap an offset past 2^64.
-const LENGTHS: [u64; 12] =
-    [0, 1, 8, 12, 64, 1 << 16, 1 << 20, u32::MAX as u64, 1 << 32, u64::MAX - 499, u64::MAX - 11, u64::MAX];
+const LENGTHS: [u64; 12] = [0, 1, 8, 12, 64, 1 << 16, 1 << 20, u32::MAX as u64, 1 << 32, u64::MAX - 499, u64::MAX - 11, u64::MAX];
 
 /// Draws host op `op`'s arguments and pushes it, after the writes and
 /// `put`s its keys and values need.

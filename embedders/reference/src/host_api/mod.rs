@@ -74,13 +74,8 @@ impl HostApi for OakHostApi {
 pub fn store() -> &'static Store {
     static STORE: OnceLock<Store> = OnceLock::new();
     STORE.get_or_init(|| {
-        let values: [Vec<u8>; 5] = [
-            b"value".to_vec(),
-            b"value of the empty key".to_vec(),
-            Vec::new(),
-            vec![b'B'; 200_000],
-            b"\xff not utf-8".to_vec(),
-        ];
+        let values: [Vec<u8>; 5] =
+            [b"value".to_vec(), b"value of the empty key".to_vec(), Vec::new(), vec![b'B'; 200_000], b"\xff not utf-8".to_vec()];
         calls::STORAGE_KEYS.iter().map(|key| key.to_vec()).zip(values).collect()
     })
 }

@@ -31,30 +31,10 @@ struct Case {
 }
 
 const CASES: [Case; 4] = [
-    Case {
-        what: "a memory that starts at its maximum, no growth",
-        memory: "(memory 1 1)",
-        grow_by: None,
-        expected: "ok",
-    },
-    Case {
-        what: "memory.grow to exactly the declared maximum",
-        memory: "(memory 1 2)",
-        grow_by: Some(1),
-        expected: "ok, memory.grow = 1",
-    },
-    Case {
-        what: "memory.grow past the declared maximum",
-        memory: "(memory 1 2)",
-        grow_by: Some(2),
-        expected: "ok, memory.grow = -1",
-    },
-    Case {
-        what: "control: memory.grow with no declared maximum",
-        memory: "(memory 1)",
-        grow_by: Some(1),
-        expected: "ok, memory.grow = 1",
-    },
+    Case { what: "a memory that starts at its maximum, no growth", memory: "(memory 1 1)", grow_by: None, expected: "ok" },
+    Case { what: "memory.grow to exactly the declared maximum", memory: "(memory 1 2)", grow_by: Some(1), expected: "ok, memory.grow = 1" },
+    Case { what: "memory.grow past the declared maximum", memory: "(memory 1 2)", grow_by: Some(2), expected: "ok, memory.grow = -1" },
+    Case { what: "control: memory.grow with no declared maximum", memory: "(memory 1)", grow_by: Some(1), expected: "ok, memory.grow = 1" },
 ];
 
 fn module(case: &Case) -> String {
@@ -62,10 +42,7 @@ fn module(case: &Case) -> String {
         None => String::new(),
         Some(pages) => format!("(call $output_i32 (memory.grow (i32.const {pages})))"),
     };
-    format!(
-        "(module {OUTPUT_I32} {} (func (export \"run\") (result i32) {body} (i32.const 0)))",
-        case.memory
-    )
+    format!("(module {OUTPUT_I32} {} (func (export \"run\") (result i32) {body} (i32.const 0)))", case.memory)
 }
 
 fn run(case: &Case, max_pages: Option<u32>) -> String {
@@ -79,10 +56,7 @@ fn run(case: &Case, max_pages: Option<u32>) -> String {
     };
     match plugin.call::<&[u8], Vec<u8>>("run", b"") {
         Ok(output) if output.len() == 4 => {
-            format!(
-                "ok, memory.grow = {}",
-                i32::from_le_bytes(output.try_into().unwrap())
-            )
+            format!("ok, memory.grow = {}", i32::from_le_bytes(output.try_into().unwrap()))
         }
         Ok(_) => "ok".to_owned(),
         Err(error) => format!("error: {}", error.root_cause()),
@@ -101,16 +75,11 @@ fn main() -> ExitCode {
         println!("{} `{}`:", case.what, case.memory);
         println!("  expected:                    {}", case.expected);
         println!("  actual, no max_pages:        {unlimited}");
-        println!(
-            "  actual, max_pages = 16:      {limited}{}",
-            if wrong { "   <-- wrong" } else { "" }
-        );
+        println!("  actual, max_pages = 16:      {limited}{}", if wrong { "   <-- wrong" } else { "" });
     }
     println!();
     if reproduced {
-        println!(
-            "DEFECT REPRODUCED: a limit of 16 pages breaks valid plugins that use at most 2 pages"
-        );
+        println!("DEFECT REPRODUCED: a limit of 16 pages breaks valid plugins that use at most 2 pages");
         ExitCode::FAILURE
     } else {
         println!("not reproduced: the limit no longer refuses memory at its declared maximum");

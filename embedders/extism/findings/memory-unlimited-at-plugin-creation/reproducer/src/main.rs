@@ -31,11 +31,7 @@ const GROW_PAGES: u32 = 4096;
 /// pages with 1s. With `in_start`, the start function runs `$grow` and `run`
 /// does nothing; otherwise `run` runs `$grow` (the control).
 fn growing_wat(in_start: bool) -> String {
-    let (start, run_body) = if in_start {
-        ("(start $grow)", "")
-    } else {
-        ("", "(call $grow)")
-    };
+    let (start, run_body) = if in_start { ("(start $grow)", "") } else { ("", "(call $grow)") };
     format!(
         r#"(module
   (memory (export "memory") 1)
@@ -99,10 +95,7 @@ fn create(manifest: Manifest) -> (Result<Plugin, extism::Error>, u64) {
     println!("  actual:   Plugin::new: {}", outcome(&created));
     println!("  peak RSS (VmHWM) before Plugin::new: {}", mib(before));
     println!("  peak RSS (VmHWM) after Plugin::new:  {}", mib(after));
-    println!(
-        "  creating the plugin raised the host's peak RSS by {} under a limit of {limit_mib} MiB",
-        mib(held)
-    );
+    println!("  creating the plugin raised the host's peak RSS by {} under a limit of {limit_mib} MiB", mib(held));
     (created, held)
 }
 
@@ -115,30 +108,21 @@ fn main() -> ExitCode {
 
     println!();
     println!("control: the growth in `run`, during a call:");
-    let control = Plugin::new(
-        &Manifest::new([Wasm::data(growing_wat(false))]).with_memory_max(MAX_PAGES),
-        [],
-        false,
-    )
-    .and_then(|mut p| p.call::<&[u8], Vec<u8>>("run", b""));
+    let control = Plugin::new(&Manifest::new([Wasm::data(growing_wat(false))]).with_memory_max(MAX_PAGES), [], false)
+        .and_then(|mut p| p.call::<&[u8], Vec<u8>>("run", b""));
     println!("  actual:   {}   (the memory limit is in force)", outcome(&control));
 
     println!();
     println!("case 1: the same growth in the start function, which runs in Plugin::new:");
     let (created, held_main) = create(Manifest::new([Wasm::data(growing_wat(true))]));
     if let Ok(mut plugin) = created {
-        println!(
-            "  first call (instantiates the module again, under the limiter): {}",
-            call_run(&mut plugin)
-        );
+        println!("  first call (instantiates the module again, under the limiter): {}", call_run(&mut plugin));
     }
 
     println!();
     println!("case 2: two modules, `lib` with that start function, and `main`, whose `run` calls `lib`'s `run`:");
-    let (created, held_lib) = create(Manifest::new([
-        Wasm::data(growing_wat(true)).with_name("lib"),
-        Wasm::data(MAIN_IMPORTING_LIB).with_name("main"),
-    ]));
+    let (created, held_lib) =
+        create(Manifest::new([Wasm::data(growing_wat(true)).with_name("lib"), Wasm::data(MAIN_IMPORTING_LIB).with_name("main")]));
     if let Ok(mut plugin) = created {
         let calls: Vec<String> = (0..3).map(|_| call_run(&mut plugin)).collect();
         println!("  calls 1-3 of `main`'s `run` (`lib` is not instantiated again): {}", calls.join(", "));
@@ -157,10 +141,7 @@ fn main() -> ExitCode {
         println!("not reproduced: the growth at plugin creation was refused or bounded");
         ExitCode::SUCCESS
     } else {
-        println!(
-            "DEFECT REPRODUCED: a plugin limited to {limit_mib} MiB made the host hold {} while it was created",
-            reproduced.join(" and ")
-        );
+        println!("DEFECT REPRODUCED: a plugin limited to {limit_mib} MiB made the host hold {} while it was created", reproduced.join(" and "));
         ExitCode::FAILURE
     }
 }

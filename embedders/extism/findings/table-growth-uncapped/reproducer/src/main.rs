@@ -58,8 +58,7 @@ fn mib(kib: u64) -> String {
 }
 
 fn new_plugin() -> extism::Plugin {
-    let manifest =
-        extism::Manifest::new([extism::Wasm::data(plugin_wat())]).with_memory_max(MAX_PAGES);
+    let manifest = extism::Manifest::new([extism::Wasm::data(plugin_wat())]).with_memory_max(MAX_PAGES);
     extism::Plugin::new(&manifest, [], false).expect("create the plugin")
 }
 
@@ -94,19 +93,12 @@ fn main() -> ExitCode {
             let packed = u64::from_le_bytes(output.as_slice().try_into().unwrap());
             let grown = packed as u32 as i32;
             let size = packed >> 32;
-            let meaning = if grown == -1 {
-                "refused"
-            } else {
-                "the old size: it grew"
-            };
+            let meaning = if grown == -1 { "refused" } else { "the old size: it grew" };
             println!("  actual:   ok, table.grow = {grown} ({meaning}), table.size = {size}");
             grown != -1
         }
         Ok(output) => {
-            println!(
-                "  actual:   ok, unexpected output of {} bytes",
-                output.len()
-            );
+            println!("  actual:   ok, unexpected output of {} bytes", output.len());
             false
         }
         Err(error) => {
@@ -117,18 +109,11 @@ fn main() -> ExitCode {
     let held = after.saturating_sub(before);
     println!("  peak RSS (VmHWM) before the call: {}", mib(before));
     println!("  peak RSS (VmHWM) after the call:  {}", mib(after));
-    println!(
-        "  the call raised the host's peak RSS by {} under a limit of {} MiB",
-        mib(held),
-        u64::from(MAX_PAGES) * 65_536 / (1 << 20)
-    );
+    println!("  the call raised the host's peak RSS by {} under a limit of {} MiB", mib(held), u64::from(MAX_PAGES) * 65_536 / (1 << 20));
 
     println!();
     if grew && held > u64::from(MAX_PAGES) * 64 {
-        println!(
-            "DEFECT REPRODUCED: a plugin limited to 16 MiB made the host hold {}",
-            mib(held)
-        );
+        println!("DEFECT REPRODUCED: a plugin limited to 16 MiB made the host hold {}", mib(held));
         ExitCode::FAILURE
     } else {
         println!("not reproduced: the table's growth was refused or bounded");

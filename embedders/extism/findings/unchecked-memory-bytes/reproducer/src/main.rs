@@ -32,10 +32,7 @@ fn child() -> ExitCode {
         Ok(output) => {
             // Only reached where the slice precondition is not checked
             // (release builds): the host now holds a slice it does not own.
-            println!(
-                "child: the host got an output slice of {} bytes",
-                output.len()
-            );
+            println!("child: the host got an output slice of {} bytes", output.len());
             let sum = output.iter().fold(0u8, |sum, byte| sum.wrapping_add(*byte));
             println!("child: read it all (checksum {sum})");
         }
@@ -49,22 +46,12 @@ fn main() -> ExitCode {
         return child();
     }
     println!("Extism 1.30.0: a plugin sets its output to (offset 1000, length 2^64 - 900)");
-    println!(
-        "expected: the call fails with an error (or the kernel refuses the range); the host process lives on"
-    );
+    println!("expected: the call fails with an error (or the kernel refuses the range); the host process lives on");
     let me = std::env::current_exe().expect("current_exe");
-    let out = Command::new(me)
-        .env(CHILD, "1")
-        .output()
-        .expect("run the child");
+    let out = Command::new(me).env(CHILD, "1").output().expect("run the child");
     print!("{}", String::from_utf8_lossy(&out.stdout));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    for line in stderr
-        .lines()
-        .take_while(|line| !line.starts_with("stack backtrace"))
-        .filter(|line| !line.trim().is_empty())
-        .take(3)
-    {
+    for line in stderr.lines().take_while(|line| !line.starts_with("stack backtrace")).filter(|line| !line.trim().is_empty()).take(3) {
         println!("child stderr: {line}");
     }
     match out.status.signal() {
@@ -75,24 +62,16 @@ fn main() -> ExitCode {
                 7 => "SIGBUS",
                 _ => "a signal",
             };
-            println!(
-                "actual:   the host process was killed by signal {signal} ({name}) while reading the plugin's output"
-            );
+            println!("actual:   the host process was killed by signal {signal} ({name}) while reading the plugin's output");
             println!("DEFECT REPRODUCED");
             ExitCode::FAILURE
         }
-        None if out.status.success()
-            && stderr.is_empty()
-            && !String::from_utf8_lossy(&out.stdout).contains("the host got") =>
-        {
+        None if out.status.success() && stderr.is_empty() && !String::from_utf8_lossy(&out.stdout).contains("the host got") => {
             println!("actual:   the host survived and refused the range: the defect is fixed");
             ExitCode::SUCCESS
         }
         None => {
-            println!(
-                "actual:   the host read outside the kernel's memory and survived ({})",
-                out.status
-            );
+            println!("actual:   the host read outside the kernel's memory and survived ({})", out.status);
             println!("DEFECT REPRODUCED");
             ExitCode::FAILURE
         }
