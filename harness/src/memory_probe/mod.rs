@@ -261,7 +261,7 @@ fn check_resource_module(subject: &Subject, module: &resources::ResourceModule) 
         }
         // The memory cap is checked on the memory sizes the guest answers
         // with; the probes' own cap oracle reads a response of theirs.
-        if let Some(id) = phase::timed(ORACLE_RESOURCE_CAPS, || resources::check_sizes(abi, module, &outcome, uncapped)) {
+        for id in phase::timed(ORACLE_RESOURCE_CAPS, || resources::check_sizes(abi, module, &outcome, uncapped)) {
             add_label(&mut labels, known::label(id));
         }
         // What the call left, as the host sees it: the folders made and

@@ -546,11 +546,11 @@ impl ResourceModule {
 /// [`crate::abi::KnownDefect::OpenFilesUncapped`] or
 /// [`crate::abi::KnownDefect::SandboxEntriesUncapped`] explains, or a
 /// memory past the cap within what [`crate::abi::KnownDefect::CapExcludesInitialMemory`]
-/// grants, is passed over: its id comes back.
-pub fn check_sizes(abi: &Abi, module: &ResourceModule, outcome: &Outcome, uncapped: u64) -> Option<&'static str> {
+/// grants, is passed over: the ids of all it passed over come back.
+pub fn check_sizes(abi: &Abi, module: &ResourceModule, outcome: &Outcome, uncapped: u64) -> Vec<&'static str> {
     let limits = &abi.limits;
     if outcome.end != End::Ok {
-        return None;
+        return Vec::new();
     }
     let ran = format!("the {} probe ran at the {}", module.resource.name(), module.place.name());
     for (what, count, cap) in [("tables", module.tables(), limits.max_tables), ("memories", module.memories(), limits.max_memories)] {
@@ -558,7 +558,7 @@ pub fn check_sizes(abi: &Abi, module: &ResourceModule, outcome: &Outcome, uncapp
             assert!(count <= cap as u64, "oracle: a module with {count} {what} ran, past the cap of {cap} {what} ({ran})");
         }
     }
-    let answer = module.answer(&outcome.response)?;
+    let Some(answer) = module.answer(&outcome.response) else { return Vec::new() };
     let (held_cap, declared, known_held, held_what) = match module.resource {
         Resource::Directories { .. } => {
             (limits.sandbox_entries_or_ceiling(), limits.max_sandbox_entries.is_some(), abi.sandbox_entries_uncapped(), "folders in the sandbox")
@@ -588,7 +588,7 @@ pub fn check_sizes(abi: &Abi, module: &ResourceModule, outcome: &Outcome, uncapp
     if let Some((index, elements)) = past {
         assert!(known.is_some(), "oracle: table {index} holds {elements} elements after {ran}, past {table_bound} of {table_cap}");
     }
-    known_held.or(known.filter(|_| past.is_some())).or(known_memory)
+    [known_held, known.filter(|_| past.is_some()), known_memory].into_iter().flatten().collect()
 }
 
 /// Function indices of a module being built.
@@ -975,6 +975,8 @@ fn entry_body(abi: &Abi, module: &ResourceModule, probe: u32) -> Function {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::abi::KnownDefect;
+    use contract::Stage;
 
     #[test]
     fn an_input_used_up_draws_a_small_count_and_one_with_bytes_can_draw_the_engines_maximum() {
@@ -983,5 +985,28 @@ mod tests {
             .filter(|byte| count(&mut Unstructured::new(&[*byte, 0, 0, 0]), MANY_FUNCTIONS, MAX_COMPILED).unwrap() > MAX_COMPILED)
             .count();
         assert!((8..=32).contains(&maxima), "{maxima} of 256 first bytes draw the engine's maximum");
+    }
+
+    #[test]
+    fn a_run_past_two_known_defects_comes_back_with_both_ids() {
+        let mut abi = crate::test_abi::abi(1 << 20);
+        abi.limits.max_table_elements = None;
+        abi.known_defects = vec![KnownDefect::CapExcludesInitialMemory { id: "initial" }, KnownDefect::TablesUncapped { id: "tables" }];
+        let unbounded = Declared { minimum: 1, maximum: None };
+        let module = ResourceModule {
+            resource: Resource::TableGrow { delta: 2_000_000 },
+            place: Place::Entry,
+            table: unbounded,
+            memory: unbounded,
+            table_ops: true,
+        };
+        let initial: u64 = 16 << 20;
+        let pages = u32::try_from(2 * initial / crate::abi::PAGE_BYTES).unwrap();
+        let mut outcome = Outcome::ended(Stage::Execute, End::Ok);
+        outcome.response = [2_000_001, pages].iter().flat_map(|word: &u32| word.to_le_bytes()).collect();
+        assert_eq!(check_sizes(&abi, &module, &outcome, initial), ["tables", "initial"]);
+        abi.known_defects.clear();
+        let message = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check_sizes(&abi, &module, &outcome, initial))).err();
+        assert!(message.is_some(), "a table past the ceiling with no known defect must fire");
     }
 }
