@@ -1,5 +1,5 @@
-//! One input at a time in a process. The host heap count
-//! ([`crate::alloc`]) and the resident set ([`crate::resident`]) are the
+//! One input at a time in a process. The host heap count (`alloc.rs`) and
+//! the resident set (`resident.rs`, whose doc tells how it is read) are the
 //! process's, so pages another thread touches while an input runs would
 //! count towards that input's budget. A fuzz target runs one input at a
 //! time anyway; a test binary runs its tests on parallel threads, and each
