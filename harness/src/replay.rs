@@ -116,7 +116,8 @@ impl Limits {
 /// Runs one input through `layer` on its own thread, within time and memory limits.
 ///
 /// A hung or memory-hungry input keeps its thread: the process should report
-/// it and, after an oom, stop replaying. Once the input has panicked, the
+/// it and, after an oom, stop replaying. It is [`abandon`](crate::exclusive::abandon)ed,
+/// so that inputs after it are not kept waiting for it. Once the input has panicked, the
 /// time limit no longer applies: printing the panic (a backtrace of a large
 /// debug binary takes seconds to symbolize) is not the input hanging.
 pub fn replay_within(layer: impl FnOnce(&[u8]) -> Report + Send + 'static, data: Vec<u8>, limits: Limits) -> Verdict {
@@ -137,9 +138,14 @@ pub fn replay_within(layer: impl FnOnce(&[u8]) -> Report + Send + 'static, data:
         // The receiver is gone only if the input was declared hung.
         let _ = sender.send(verdict);
     });
-    if let Err(error) = spawned {
-        return Verdict::Crashed { message: format!("cannot start a replay thread: {error}"), location: None };
-    }
+    let thread = match spawned {
+        Ok(handle) => handle.thread().id(),
+        Err(error) => return Verdict::Crashed { message: format!("cannot start a replay thread: {error}"), location: None },
+    };
+    let given_up = |verdict: Verdict| {
+        crate::exclusive::abandon(thread);
+        verdict
+    };
     let started = std::time::Instant::now();
     loop {
         match receiver.recv_timeout(POLL) {
@@ -150,10 +156,10 @@ pub fn replay_within(layer: impl FnOnce(&[u8]) -> Report + Send + 'static, data:
             Err(mpsc::RecvTimeoutError::Timeout) => {}
         }
         if resident_mb().is_some_and(|rss| rss > limits.rss_mb) {
-            return Verdict::OutOfMemory(limits.rss_mb);
+            return given_up(Verdict::OutOfMemory(limits.rss_mb));
         }
         if started.elapsed() >= limits.time && !panicked.load(Ordering::Relaxed) {
-            return Verdict::Hung(limits.time);
+            return given_up(Verdict::Hung(limits.time));
         }
     }
 }
@@ -286,6 +292,16 @@ mod tests {
             }
             other => panic!("expected a crash, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn the_input_after_a_hung_one_runs_as_if_alone() {
+        let limits = Limits { time: Duration::from_millis(50), ..Limits::default() };
+        let hung = replay_within(|data| crate::exclusive::run(|| spins(data)), Vec::new(), limits);
+        assert!(matches!(hung, Verdict::Hung(_)), "{hung:?}");
+        let limits = Limits { time: Duration::from_secs(5), ..Limits::default() };
+        let next = replay_within(|data| crate::exclusive::run(|| quiet(data)), Vec::new(), limits);
+        assert!(matches!(next, Verdict::Ran(_)), "kept waiting behind the hung input: {next:?}");
     }
 
     #[test]

@@ -54,7 +54,7 @@ impl Interpreter {
 /// # Panics
 /// With `oracle:` when an oracle fires; with `setup:` if no sandbox can be made.
 pub fn run(subject: &Subject, data: &[u8]) -> Report {
-    run_commands(subject, &phase::timed(phase::GENERATE, || generator::generate(data, subject.host_api())))
+    crate::exclusive::run(|| run_commands(subject, &phase::timed(phase::GENERATE, || generator::generate(data, subject.host_api()))))
 }
 
 /// The structured form of an input: its command list, encoded as the request.
