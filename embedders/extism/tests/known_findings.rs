@@ -117,7 +117,7 @@ fn growing_table() -> ResourceModule {
 fn table_growth_uncapped_still_reproduces() {
     let reporting = reporting();
     let module = generated_reproducer("table-growth-uncapped", &growing_table());
-    let outcome = reporting.embedder.load(&module, &Store::new()).unwrap().invoke(REQUEST, None);
+    let outcome = harness::exclusive::run(|| reporting.embedder.load(&module, &Store::new()).unwrap().invoke(REQUEST, None));
     let message = panic_of(|| {
         check_sizes(&reporting.abi, &growing_table(), &outcome, 0);
     });
@@ -141,7 +141,7 @@ fn reported_then_passed_over(id: &str, module: &ResourceModule, expected: &str) 
     let reporting = reporting();
     let bytes = generated_reproducer(id, module);
     let sandbox = tempfile::tempdir().unwrap();
-    let outcome = reporting.embedder.load(&bytes, &Store::new()).unwrap().invoke(REQUEST, Some(sandbox.path()));
+    let outcome = harness::exclusive::run(|| reporting.embedder.load(&bytes, &Store::new()).unwrap().invoke(REQUEST, Some(sandbox.path())));
     let message = panic_of(|| {
         check_sizes(&reporting.abi, module, &outcome, 0);
     });
