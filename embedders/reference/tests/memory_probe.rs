@@ -155,14 +155,14 @@ fn resource_modules_validate_reach_every_resource_at_every_place_and_answer_thei
         places.insert(module.place.name());
         // Run alone, as the layer runs it: other tests measure resident sets.
         let run = || subject.embedder.load(&bytes, &Store::new()).map(|loaded| loaded.invoke(harness::memory_probe::resources::REQUEST, None));
-        if let Ok(outcome) = harness::exclusive::run(run) {
-            if outcome.end == End::Ok {
-                let answer = module.answer(&outcome.response).unwrap_or_else(|| panic!("{module}: {:?}", outcome.response));
-                let (tables, memories) = (answer.tables, answer.memories);
-                assert!(memories.first().is_some_and(|&pages| pages >= module.memory.minimum), "{module}: {memories:?}");
-                assert!(tables.iter().all(|&elements| elements <= 10_000), "{module}: {tables:?}");
-                answered += 1;
-            }
+        if let Ok(outcome) = harness::exclusive::run(run)
+            && outcome.end == End::Ok
+        {
+            let answer = module.answer(&outcome.response).unwrap_or_else(|| panic!("{module}: {:?}", outcome.response));
+            let (tables, memories) = (answer.tables, answer.memories);
+            assert!(memories.first().is_some_and(|&pages| pages >= module.memory.minimum), "{module}: {memories:?}");
+            assert!(tables.iter().all(|&elements| elements <= 10_000), "{module}: {tables:?}");
+            answered += 1;
         }
     }
     let mut expected: BTreeSet<&str> = [
