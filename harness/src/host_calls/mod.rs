@@ -94,7 +94,7 @@ pub fn check_command_list(subject: &Subject, file: &[u8]) -> Result<(), String> 
 /// ([`check_command_list`] says so first).
 pub fn run_command_list(subject: &Subject, file: &[u8]) -> Report {
     match codec::decode(file, subject.host_api()) {
-        Ok(commands) => run_commands(subject, &commands),
+        Ok(commands) => crate::exclusive::run(|| run_commands(subject, &commands)),
         Err(error) => panic!("setup: not a host_calls command list: {error}"),
     }
 }
@@ -127,11 +127,8 @@ fn defused(subject: &Subject, commands: &[Command]) -> Option<(Vec<Command>, &'s
 /// Runs `commands` in a fresh sandbox and checks the model and isolation
 /// oracles; a list that triggers a known defect crashing the process runs
 /// defused (labelled `known:<id>`).
+/// Runs `commands` and checks the oracles; its callers hold the one-input lock.
 fn run_commands(subject: &Subject, commands: &[Command]) -> Report {
-    crate::exclusive::run(|| check_commands(subject, commands))
-}
-
-fn check_commands(subject: &Subject, commands: &[Command]) -> Report {
     let api: &dyn HostApi = subject.host_api();
     let policy = subject.embedder.policy();
     let defused = defused(subject, commands);
